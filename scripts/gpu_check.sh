@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The one GPU-side check: builds here, checks and times there.
+#
+# The GPU machine (an H100 with CUDA 13) has none of our Debian libraries (GTest, spdlog, fmt,
+# utf8proc, FFmpeg, gRPC), while this machine has nvcc but no GPU. So the binaries are built here for
+# sm_90a and carried, with the few shared libraries the GPU machine lacks:
+#
+#   scripts/gpu_check.sh pack        # here: build the ci preset, collect binaries + libs + golden data
+#                                    #       into .device/ (git-ignored)
+#   then, through the device tool:   carry [".device"], command "bash scripts/gpu_check.sh run"
+#   scripts/gpu_check.sh run         # there: every test binary (CUDA tests included) against the
+#                                    #        golden data, then every benchmark; logs under $OUT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-}
+
+pack() {
+  VAMBA_JOBS=${VAMBA_JOBS:-$(nproc)} scripts/build.sh ci
+  rm -rf .device/gpu && mkdir -p .device/gpu/bin .device/gpu/lib
+  # Test and benchmark binaries (the CLI too, for `vamba forward --device cuda`).
+  for b in build/ci/bin/*; do
+    [ -x "$b" ] && [ -f "$b" ] || continue
+    # Binaries that need FFmpeg/OpenCV/gRPC cannot run there; leave them out.
+    if ldd "$b" | grep -qE 'libav(format|codec)|libopencv|libgrpc'; then continue; fi
+    cp "$b" .device/gpu/bin/
+  done
+  strip --strip-unneeded .device/gpu/bin/* 2>/dev/null || true
+  # Shared libraries from Debian that the GPU machine lacks (not CUDA, not libc/libstdc++).
+  ldd .device/gpu/bin/* 2>/dev/null | awk '/=>/ {print $3}' | sort -u |
+    grep -E 'libspdlog|libfmt|libutf8proc' | xargs -r -I{} cp -L {} .device/gpu/lib/
+  tar -C .device -cJf .device/gpu.tar.xz gpu && rm -rf .device/gpu
+  if [ -x ../shared/tools/pack-golden-for-device.sh ] || [ -f ../shared/tools/pack-golden-for-device.sh ]; then
+    bash ../shared/tools/pack-golden-for-device.sh >/dev/null
+  fi
+  du -sh .device
+}
+
+run() {
+  out=${OUT:-/tmp/vamba-gpu-out}
+  mkdir -p "$out"
+  [ -f .device/unpack.sh ] && bash .device/unpack.sh
+  rm -rf /tmp/vamba-gpu && mkdir -p /tmp/vamba-gpu && tar -C /tmp/vamba-gpu -xJf .device/gpu.tar.xz
+  export LD_LIBRARY_PATH=/tmp/vamba-gpu/gpu/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+  export VAMBA_GOLDEN_DIR=$PWD/.device/golden
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+  local pass=0 fail=0
+  : >"$out/tests.log"
+  for t in /tmp/vamba-gpu/gpu/bin/*_test; do
+    [ -e "$t" ] || continue
+    if "$t" --gtest_brief=1 >>"$out/tests.log" 2>&1; then
+      pass=$((pass + 1)); echo "PASS $(basename "$t")"
+    else
+      fail=$((fail + 1)); echo "FAIL $(basename "$t")"
+      "$t" --gtest_brief=1 2>&1 | grep -E 'Failure|FAILED|error|Expected|Which is|rel' | head -40
+    fi
+  done
+  : >"$out/bench.log"
+  for b in /tmp/vamba-gpu/gpu/bin/*_bench; do
+    [ -e "$b" ] || continue
+    echo "== $(basename "$b")" | tee -a "$out/bench.log"
+    timeout "${VAMBA_BENCH_TIMEOUT:-240}" "$b" 2>&1 | tee -a "$out/bench.log" || echo "bench $(basename "$b") exited $?"
+  done
+  echo "gpu_check: $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+}
+
+case "$mode" in
+  pack) pack ;;
+  run) run ;;
+  *) echo "usage: scripts/gpu_check.sh pack|run" >&2; exit 2 ;;
+esac
