@@ -1,0 +1,38 @@
+// Tensor-level attention: softmax(q·kᵀ·scale)·v with grouped-query heads (Hq a multiple of Hkv).
+// Three entry points share the reference (kernels/reference/attention.h) but let the CUDA backend
+// pick a kernel suited to each shape.
+#pragma once
+
+#include <vector>
+
+#include "engine/ops/common.h"
+
+namespace vamba::ops {
+
+struct AttentionOptions {
+  float scale = 0.0f;    // 0: 1 / sqrt(head_dim)
+  bool causal = false;   // bottom-right aligned through q_offset
+  int64_t q_offset = 0;  // causal: key position of query row 0
+  // Varlen segments (self-attention only, n_q == n_k): [0, e_1, …, n]; a query attends only to keys
+  // in its own segment (the vision tower's temporal groups). Empty: one segment.
+  std::vector<int64_t> cu_seqlens;
+};
+
+// General attention (prefill self-attention, the vision tower).
+// q: (n_q, Hq, D); k, v: (n_k, Hkv, D); out: (n_q, Hq, D). All activation dtype, same device.
+Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                 Tensor* out, const Stream& stream);
+
+// Cross-attention of few queries (the text, ~10²) over very many keys (the video, up to ~10⁶):
+// non-causal, no mask. Same shapes as attention(). CUDA: split the keys over blocks and combine
+// partial softmaxes (flash-decoding style) since n_q alone cannot fill the GPU.
+Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor* out,
+                       const Stream& stream);
+
+// Causal attention of n_q new queries against a KV cache whose first kv_len rows are valid (the new
+// keys already appended): query i sits at position kv_len − n_q + i.
+// q: (n_q, Hq, D); k_cache, v_cache: (capacity, Hkv, D) with kv_len ≤ capacity; out: (n_q, Hq, D).
+Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        int64_t kv_len, float scale, Tensor* out, const Stream& stream);
+
+}  // namespace vamba::ops

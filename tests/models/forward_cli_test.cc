@@ -1,0 +1,114 @@
+// `vamba forward` end to end on the golden inputs: writes an inputs file (input_ids,
+// video_grid_thw, vision_embeds from golden.safetensors), runs the binary, and checks its outputs
+// against the golden logits, hidden states and greedy ids.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <sys/wait.h>
+
+#include "engine/model/safetensors.h"
+#include "tests/testing/golden.h"
+#include "tests/testing/golden_tensors.h"
+
+namespace vamba {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ForwardCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::temp_directory_path() /
+        ("vamba_forward_cli_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `vamba forward` with extra arguments; returns the exit code.
+  int run(const std::string& inputs, const std::string& out, const std::string& extra = "") {
+    const std::string cmd = std::string(VAMBA_CLI_PATH) + " forward --model " +
+                            testing::golden_path("vamba-tiny") + " --inputs " + inputs + " --out " +
+                            out + " " + extra + " 2>" + (dir_ / "stderr.txt").string();
+    const int rc = std::system(cmd.c_str());
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  Tensor golden(const std::string& name) {
+    auto t = testing::golden_tensor(name);
+    EXPECT_TRUE(t.ok()) << t.status().to_string();
+    return t.ok() ? *t : Tensor();
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ForwardCli, GoldenInputsGiveGoldenOutputs) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  const std::string out = (dir_ / "out.safetensors").string();
+  // vision_embeds in bf16 would lose precision; write the golden f32 as given.
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"video_grid_thw", golden("video_grid_thw")},
+                                     {"vision_embeds", golden("vision_embeds")}})
+                  .ok());
+  ASSERT_EQ(run(in, out, "--device cpu --new-tokens 16"), 0);
+  auto file = SafetensorsFile::open(out);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  auto logits = (*file)->tensor("logits_last");
+  auto hidden = (*file)->tensor("last_hidden_state");
+  auto greedy = (*file)->tensor("greedy_ids");
+  ASSERT_TRUE(logits.ok() && hidden.ok() && greedy.ok());
+  EXPECT_EQ(logits->dtype(), DType::kF32);
+  EXPECT_EQ(hidden->shape(), (Shape{28, 128}));
+  EXPECT_EQ(greedy->dtype(), DType::kI64);
+  EXPECT_LE(testing::rel_l2(*logits->to_float_vector(), testing::golden_floats("logits_last")),
+            1e-4);
+  EXPECT_LE(
+      testing::rel_l2(*hidden->to_float_vector(), testing::golden_floats("last_hidden_state")),
+      1e-4);
+  const int64_t* g = greedy->data<int64_t>();
+  EXPECT_EQ(std::vector<int64_t>(g, g + greedy->numel()), testing::golden_ints("greedy_ids"));
+}
+
+TEST_F(ForwardCli, BatchedIdsAndFewerTokens) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  const std::string out = (dir_ / "out.safetensors").string();
+  auto ids = golden("input_ids").reshape({1, 28});
+  ASSERT_TRUE(ids.ok());
+  auto bf16 = golden("vision_embeds").to_dtype_cpu(DType::kBF16);
+  ASSERT_TRUE(bf16.ok());
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", *ids}, {"vision_embeds", *bf16}}).ok());
+  ASSERT_EQ(run(in, out, "--new-tokens 3"), 0);
+  auto file = SafetensorsFile::open(out);
+  ASSERT_TRUE(file.ok());
+  auto greedy = (*file)->tensor("greedy_ids");
+  ASSERT_TRUE(greedy.ok());
+  EXPECT_EQ(greedy->numel(), 3);
+}
+
+TEST_F(ForwardCli, PixelValuesWithoutEmbedsIsAClearError) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"pixel_values_videos", golden("pixel_values_videos")}})
+                  .ok());
+  EXPECT_NE(run(in, (dir_ / "out.safetensors").string()), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "out.safetensors"));
+}
+
+TEST_F(ForwardCli, GridDisagreeingWithEmbedsIsRejected) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  auto grid = Tensor::from_int64({1, 3}, {4, 8, 8});  // 64 tokens, not 128
+  ASSERT_TRUE(grid.ok());
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"video_grid_thw", *grid},
+                                     {"vision_embeds", golden("vision_embeds")}})
+                  .ok());
+  EXPECT_EQ(run(in, (dir_ / "out.safetensors").string()), 2);
+}
+
+}  // namespace
+}  // namespace vamba
