@@ -1,0 +1,131 @@
+// vamba ask: answer questions about one video, streaming the answer to stdout. Several --question
+// flags reuse the same encoded video (the video is decoded and encoded once).
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "cli/command.h"
+#include "pipelines/video_qa.h"
+
+namespace {
+
+using vamba::pipelines::AskOptions;
+using vamba::pipelines::VideoEncodeOptions;
+
+struct AskArgs {
+  std::string model;
+  std::string video;
+  std::vector<std::string> questions;
+  std::string device;
+  int64_t frames = 512;
+  double fps = 0;
+  int64_t max_frames = 0;
+  double start = 0;
+  double end = -1;
+  int shortest = 256;
+  int longest = 480;
+  AskOptions ask;
+  bool json = false;
+};
+
+int run_ask(const AskArgs& a) {
+  std::string device_name = a.device;
+  if (device_name.empty()) device_name = vamba::cuda::available() ? "cuda" : "cpu";
+  auto device = vamba::parse_device(device_name);
+  if (!device.ok()) return vamba::cli::fail("ask", device.status().message(), 2);
+
+  auto qa = vamba::pipelines::VideoQa::load(a.model, *device);
+  if (!qa.ok()) return vamba::cli::fail("ask", qa.status().to_string());
+
+  vamba::pipelines::VideoInput input;
+  if (a.video == "-") {  // the whole video from stdin (a pipe of an MP4/MKV/TS file)
+    auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(std::cin),
+                                                        std::istreambuf_iterator<char>());
+    input.bytes = bytes;
+  } else {
+    input.source = a.video;
+  }
+  VideoEncodeOptions opts;
+  if (a.fps > 0) {
+    opts.sampling.mode = vamba::vision::SampleMode::kFps;
+    opts.sampling.sample_fps = a.fps;
+    opts.sampling.max_frames = a.max_frames;
+  } else {
+    opts.sampling.num_frames = a.frames;
+  }
+  opts.sampling.start = a.start;
+  if (a.end >= 0) opts.sampling.end = a.end;
+  opts.pre_resize = {a.shortest, a.longest};
+  auto video = (*qa)->encode(input, opts);
+  if (!video.ok()) return vamba::cli::fail("ask", video.status().to_string());
+  const auto& v = **video;
+  std::cerr << "video: " << v.frames_used << " frames -> " << v.video_tokens
+            << " video tokens (decode " << v.timings.decode_s << " s, preprocess "
+            << v.timings.preprocess_s << " s, vision " << v.timings.vision_s << " s, video prefill "
+            << v.timings.video_lm_s << " s)\n";
+
+  for (const auto& question : a.questions) {
+    auto answer = (*qa)->ask(v, question, a.ask, [&](const std::string& delta) {
+      if (!a.json) std::cout << delta << std::flush;
+      return true;
+    });
+    if (!answer.ok()) return vamba::cli::fail("ask", answer.status().to_string());
+    if (a.json) {
+      nlohmann::json j = {{"question", question},
+                          {"answer", answer->text},
+                          {"finish_reason", answer->finish_reason},
+                          {"prompt_tokens", answer->prompt_tokens},
+                          {"completion_tokens", answer->tokens.size()},
+                          {"tokens", answer->tokens},
+                          {"video_tokens", v.video_tokens},
+                          {"frames", v.frames_used},
+                          {"time_to_first_token_s", answer->time_to_first_token_s},
+                          {"tokens_per_s", answer->tokens_per_s()}};
+      std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    } else {
+      std::cout << std::endl;
+      std::cerr << "answer: " << answer->tokens.size() << " tokens (" << answer->finish_reason
+                << "), first token " << answer->time_to_first_token_s << " s, "
+                << answer->tokens_per_s() << " tokens/s\n";
+    }
+  }
+  return 0;
+}
+
+vamba::cli::RunFn setup_ask(CLI::App& sub) {
+  auto a = std::make_shared<AskArgs>();
+  sub.add_option("--model", a->model, "Checkpoint folder (config.json, *.safetensors, tokenizer.json)")
+      ->required();
+  sub.add_option("--video", a->video, "Video file, URL (http, rtsp, ...) or - for stdin")
+      ->required();
+  sub.add_option("-q,--question", a->questions, "Question (repeat to ask several about one video)")
+      ->required();
+  sub.add_option("--device", a->device, "cpu, cuda or cuda:N (default: cuda when available)");
+  sub.add_option("--frames", a->frames, "Frames sampled uniformly (Vamba's middle sampler)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  sub.add_option("--fps", a->fps, "Sample at this rate instead of --frames")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--max-frames", a->max_frames, "Cap on frames with --fps");
+  sub.add_option("--start", a->start, "Start of the time range, seconds")->check(CLI::NonNegativeNumber);
+  sub.add_option("--end", a->end, "End of the time range, seconds");
+  sub.add_option("--shortest-edge", a->shortest, "Pre-resize: shortest edge (Vamba: 256)")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--longest-edge", a->longest, "Pre-resize: longest edge (Vamba: 480)")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--max-new-tokens", a->ask.max_new_tokens, "Answer length limit")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--temperature", a->ask.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
+  sub.add_option("--top-p", a->ask.top_p, "Nucleus sampling")->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--top-k", a->ask.top_k, "Top-k sampling (0: off)");
+  sub.add_option("--seed", a->ask.seed, "Sampler seed");
+  sub.add_option("--stop", a->ask.stop_strings, "Stop string (repeatable)");
+  sub.add_flag("--json", a->json, "Print one JSON object per answer (with timings)");
+  return [a] { return run_ask(*a); };
+}
+
+const bool registered = vamba::cli::register_command(
+    {"ask", "Answer questions about a video (streams the answer)", &setup_ask});
+
+}  // namespace

@@ -1,0 +1,112 @@
+// Video question answering: the main job. A loaded model (tokenizer, vision tower, hybrid LM) that
+// encodes a video once — decode, sample, preprocess, vision tower, every layer's Mamba pass and
+// cross-attention K/V — and then answers any number of questions about it at the cost of the text
+// alone, streaming the answer as it is generated.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/generate/generate.h"
+#include "engine/model/checkpoint.h"
+#include "engine/models/vamba_lm.h"
+#include "engine/tokenizer/chat_prompt.h"
+#include "engine/tokenizer/streaming_decoder.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "vision/decode/video_decoder.h"
+#include "vision/preprocess/video_processor.h"
+#include "vision/sample/frame_sampler.h"
+#include "vision/tower/vision_tower.h"
+
+namespace vamba::pipelines {
+
+// Where the video comes from: a path or URL, or bytes already in memory.
+struct VideoInput {
+  std::string source;                                  // path or URL (ignored when bytes is set)
+  std::shared_ptr<const std::vector<uint8_t>> bytes;   // an uploaded video
+};
+
+struct VideoEncodeOptions {
+  vision::DecodeOptions decode;
+  // Vamba's evaluation defaults: 512 frames, sampled from the middle of equal ranges.
+  vision::SamplingOptions sampling{vision::SampleMode::kUniform, 512};
+  // Vamba's evaluation pre-resize (img_shortest_edge 256, img_longest_edge 480).
+  vision::PreResizeOptions pre_resize{256, 480};
+  vision::VisionEncodeOptions vision;
+  VideoOptions lm;
+};
+
+struct EncodeTimings {
+  double decode_s = 0;      // demux + decode + colour conversion of the sampled frames
+  double preprocess_s = 0;  // resizes, normalisation, patchify
+  double vision_s = 0;      // the vision tower
+  double video_lm_s = 0;    // every layer's Mamba pass and cross-attention K/V
+};
+
+// A video encoded once, ready for questions. Read-only after encode(): questions never change it.
+struct EncodedVideo {
+  VideoState state;
+  vision::VideoInfo info;
+  std::vector<double> frame_timestamps;  // of the frames the model saw
+  int64_t frames_used = 0;
+  int64_t grid_t = 0, grid_h = 0, grid_w = 0;
+  int64_t video_tokens = 0;
+  EncodeTimings timings;
+};
+
+struct AskOptions {
+  int64_t max_new_tokens = 512;
+  float temperature = 0.0f;  // 0: greedy
+  int64_t top_k = 0;
+  float top_p = 1.0f;
+  uint64_t seed = 0;
+  std::vector<std::string> stop_strings;  // besides <|im_end|> and <|endoftext|>
+  std::string system_prompt = std::string(kDefaultSystemPrompt);
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct Answer {
+  std::string text;
+  std::vector<int64_t> tokens;
+  std::string finish_reason;  // "stop", "length", "cancelled", "stop_string"
+  int64_t prompt_tokens = 0;
+  double time_to_first_token_s = 0;  // prompt prefill + first token
+  double decode_s = 0;               // the remaining tokens
+  double tokens_per_s() const {
+    return tokens.size() > 1 && decode_s > 0 ? (tokens.size() - 1) / decode_s : 0;
+  }
+};
+
+class VideoQa {
+ public:
+  // Loads tokenizer, vision tower and language model from a checkpoint folder onto `device`.
+  static StatusOr<std::unique_ptr<VideoQa>> load(const std::string& model_dir, Device device);
+
+  StatusOr<std::shared_ptr<const EncodedVideo>> encode(const VideoInput& input,
+                                                       const VideoEncodeOptions& options);
+  // Streams text deltas (complete UTF-8 only) to on_text; returning false stops generation.
+  StatusOr<Answer> ask(const EncodedVideo& video, const std::string& question,
+                       const AskOptions& options,
+                       const std::function<bool(const std::string& delta)>& on_text = {});
+
+  const Checkpoint& checkpoint() const { return checkpoint_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  Device device() const { return device_; }
+
+ private:
+  VideoQa() = default;
+
+  Device device_;
+  Checkpoint checkpoint_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  Qwen2SpecialTokens specials_;
+  std::unique_ptr<vision::VisionTower> tower_;
+  std::unique_ptr<VambaLm> lm_;
+  Stream stream_;
+  std::mutex mu_;  // one job at a time on this model's stream
+};
+
+}  // namespace vamba::pipelines
