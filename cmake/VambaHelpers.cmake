@@ -40,6 +40,8 @@ function(vamba_add_test name)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
+  # A list value must keep its semicolons escaped through gtest_discover_tests' argument passing.
+  string(REPLACE ";" "\\;" labels "${T_LABELS}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT})
+    PROPERTIES LABELS "${labels}" TIMEOUT ${T_TIMEOUT})
 endfunction()

@@ -1,0 +1,53 @@
+// FFmpeg plumbing shared by the decoder's .cc files (internal to vision/decode: it includes FFmpeg
+// headers, so nothing outside this folder includes it). RAII owners for FFmpeg objects, the mapping
+// from AVERROR codes to Status, and the log hook that keeps FFmpeg's last error line for messages.
+#pragma once
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+}
+
+#include <memory>
+#include <string>
+
+#include "engine/core/status.h"
+
+namespace vamba::vision::ffmpeg {
+
+struct FrameDeleter {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct PacketDeleter {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct CodecContextDeleter {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
+
+// A new reference to `src` (shares the buffers); null if FFmpeg is out of memory.
+FramePtr clone_ref(const AVFrame* src);
+
+// "Invalid data found when processing input" for AVERROR_INVALIDDATA, etc.
+std::string error_string(int averror);
+
+// Where the failing input came from: errors on a network URL mean something else than on a file.
+enum class SourceKind { kFile, kMemory, kUrl };
+
+// Maps an FFmpeg error to a Status code: missing file NOT_FOUND; bad data, unknown format or
+// codec INVALID_ARGUMENT; network trouble UNAVAILABLE; out of memory RESOURCE_EXHAUSTED.
+// `what` says what was being done ("opening x"); FFmpeg's last logged error line is appended.
+Status status_from_averror(int averror, SourceKind kind, const std::string& what);
+
+// Installs (once per process) a log callback that forwards FFmpeg's messages to spdlog at debug
+// level and remembers the calling thread's last error line for status_from_averror.
+void install_log_hook();
+// The calling thread's last FFmpeg error line ("" if none); clear_last_log() forgets it.
+std::string last_log_line();
+void clear_last_log();
+
+}  // namespace vamba::vision::ffmpeg
