@@ -100,7 +100,8 @@ vamba::cli::RunFn setup_ask(CLI::App& sub) {
       ->required();
   sub.add_option("--video", a->video, "Video file, URL (http, rtsp, ...) or - for stdin")
       ->required();
-  sub.add_option("-q,--question", a->questions, "Question (repeat to ask several about one video)")
+  sub.add_option("question,-q,--question", a->questions,
+                 "Question (positional or -q; repeat -q to ask several about one video)")
       ->required();
   sub.add_option("--device", a->device, "cpu, cuda or cuda:N (default: cuda when available)");
   sub.add_option("--frames", a->frames, "Frames sampled uniformly (Vamba's middle sampler)")

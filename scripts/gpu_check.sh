@@ -47,11 +47,13 @@ run() {
   : >"$out/tests.log"
   for t in /tmp/vamba-gpu/gpu/bin/*_test; do
     [ -e "$t" ] || continue
+    # CLI tests drive build/ci/bin/vamba, which needs FFmpeg: they run in CI, not here.
+    case "$(basename "$t")" in forward_cli_test) continue ;; esac
     if "$t" --gtest_brief=1 >>"$out/tests.log" 2>&1; then
       pass=$((pass + 1)); echo "PASS $(basename "$t")"
     else
       fail=$((fail + 1)); echo "FAIL $(basename "$t")"
-      "$t" --gtest_brief=1 2>&1 | grep -E 'Failure|FAILED|error|Expected|Which is|rel' | head -40
+      { "$t" --gtest_brief=1 2>&1 | grep -E 'Failure|FAILED|error|Expected|Which is|rel' | head -40; } || true
     fi
   done
   : >"$out/bench.log"
