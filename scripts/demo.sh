@@ -35,7 +35,10 @@ echo "== vamba inspect --model $model"
 $vamba inspect --model "$model"
 if $vamba --help | grep -q '^  ask'; then
   echo "== vamba ask --model $model --video $video --device $device"
-  $vamba ask --model "$model" --video "$video" --question "$question" --device "$device"
+  # The golden data's settings (8 frames, edges 112/224) keep the CPU demo to seconds; a real
+  # checkpoint on a GPU takes Vamba's defaults (512 frames, edges 256/480) when these are left out.
+  $vamba ask --model "$model" --video "$video" --device "$device" \
+      --frames 8 --shortest-edge 112 --longest-edge 224 --max-new-tokens 32 "$question"
 else
   echo "demo: this build has no 'ask' subcommand yet; ran info and inspect only"
 fi
