@@ -30,35 +30,9 @@
 #include "kernels/rope/rope.h"
 #include "kernels/sampling/sampling.h"
 
+#include "bench/kernels/bench_common.cuh"
+
 namespace {
-
-constexpr double kPeakTflops = 800.0;
-constexpr double kPeakGBps = 3000.0;
-
-#define BENCH_CHECK(expr)                                                                        \
-  do {                                                                                           \
-    const cudaError_t e_ = (expr);                                                               \
-    if (e_ != cudaSuccess) {                                                                     \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                              \
-    }                                                                                            \
-  } while (0)
-
-// Deterministic pseudo-random fill (a hash of the index), so buffers hold realistic bit patterns.
-__device__ __forceinline__ float hash_unit(uint64_t i, uint32_t seed) {
-  uint64_t z = i * 0x9e3779b97f4a7c15ull + seed;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
-  return static_cast<float>(z >> 40) * (1.0f / 16777216.0f) * 2.0f - 1.0f;  // [-1, 1)
-}
-
-__global__ void fill_bf16(__nv_bfloat16* p, int64_t n, uint32_t seed, float scale) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
-       i += int64_t{gridDim.x} * blockDim.x) {
-    p[i] = __float2bfloat16_rn(hash_unit(i, seed) * scale);
-  }
-}
 
 __global__ void fill_f32(float* p, int64_t n, uint32_t seed, float scale) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;

@@ -1,5 +1,6 @@
 #include "engine/layers/cross_attention.h"
 
+#include "engine/layers/attention_projections.h"
 #include "engine/ops/attention.h"
 
 namespace vamba {
@@ -7,19 +8,11 @@ namespace vamba {
 StatusOr<CrossAttention> CrossAttention::load(const WeightLoader& loader, const std::string& prefix,
                                               int64_t num_heads, int64_t num_kv_heads) {
   CrossAttention a;
-  VAMBA_ASSIGN_OR_RETURN(a.q_, Linear::load(loader, prefix + ".q_proj", true));
-  VAMBA_ASSIGN_OR_RETURN(a.k_, Linear::load(loader, prefix + ".k_proj", true));
-  VAMBA_ASSIGN_OR_RETURN(a.v_, Linear::load(loader, prefix + ".v_proj", true));
-  VAMBA_ASSIGN_OR_RETURN(a.o_, Linear::load(loader, prefix + ".o_proj", false));
+  VAMBA_ASSIGN_OR_RETURN(
+      a.head_dim_, load_attention_projections(loader, prefix, num_heads, num_kv_heads, &a.q_, &a.k_,
+                                              &a.v_, &a.o_));
   a.num_heads_ = num_heads;
   a.num_kv_heads_ = num_kv_heads;
-  a.head_dim_ = a.q_.out_features() / num_heads;
-  if (a.head_dim_ * num_heads != a.q_.out_features() ||
-      a.k_.out_features() != num_kv_heads * a.head_dim_) {
-    return invalid_argument(prefix + ": projection widths do not match " +
-                            std::to_string(num_heads) + " query / " + std::to_string(num_kv_heads) +
-                            " key-value heads");
-  }
   return a;
 }
 
