@@ -4,6 +4,7 @@
 //   vamba client upload --server H:P --file F                                   -> prints the id
 //   vamba client delete --server H:P --video-id ID
 //   vamba client caption --server H:P (--video ... | --file F | --video-id ID) --segment S
+//                        [--scenes [--scene-threshold X --scene-fps F --min-segment S ...]]
 //   vamba client health --server H:P [--service NAME]       (exit 0 only when SERVING)
 // ask streams the answer to stdout as it arrives; --json prints one JSON object per message.
 #include <grpcpp/grpcpp.h>
@@ -40,6 +41,8 @@ struct ClientArgs {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   double segment_s = 10;
+  bool scenes = false;  // caption scene by scene instead of fixed segments
+  double scene_threshold = 0, scene_fps = 0, min_segment = 0, max_segment = 0;
   std::string service;
   int chunk_kb = 1024;
   bool json = false;
@@ -247,15 +250,26 @@ int run_caption(const ClientArgs& a) {
   fill_generation(a, req.mutable_generation());
   req.set_segment_s(a.segment_s);
   req.set_prompt(a.question);
+  if (a.scenes) {
+    req.set_segmentation(v1::SEGMENTATION_SCENE);
+    req.mutable_scene()->set_threshold(a.scene_threshold);
+    req.mutable_scene()->set_sample_fps(a.scene_fps);
+    req.mutable_scene()->set_min_segment_s(a.min_segment);
+    req.mutable_scene()->set_max_segment_s(a.max_segment);
+  }
   grpc::ClientContext ctx;
   prepare(a, &ctx);
   auto reader = stub->Caption(&ctx, req);
   v1::CaptionSegment seg;
   while (reader->Read(&seg)) {
     if (a.json) {
-      nlohmann::json j = {{"index", seg.index()},        {"start_s", seg.start_s()},
-                          {"end_s", seg.end_s()},        {"text", seg.text()},
-                          {"frames", seg.frames_used()}, {"finish_reason", seg.finish_reason()}};
+      nlohmann::json j = {{"index", seg.index()},
+                          {"start_s", seg.start_s()},
+                          {"end_s", seg.end_s()},
+                          {"text", seg.text()},
+                          {"frames", seg.frames_used()},
+                          {"finish_reason", seg.finish_reason()},
+                          {"scene_score", seg.scene_score()}};
       std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     } else {
       std::cout << "[" << seg.start_s() << "s - " << seg.end_s() << "s] " << seg.text()
@@ -323,11 +337,17 @@ vamba::cli::RunFn setup_client(CLI::App& sub) {
   auto* del = sub.add_subcommand("delete", "Forget a kept video");
   add_common(del, a.get());
   del->add_option("--video-id", a->video_id, "Id to forget")->required();
-  auto* cap = sub.add_subcommand("caption", "Caption fixed-length segments; streams them");
+  auto* cap = sub.add_subcommand("caption", "Caption segments (fixed or scenes); streams them");
   add_common(cap, a.get());
   add_video(cap, a.get());
   add_generation(cap, a.get());
   cap->add_option("--segment", a->segment_s, "Segment length, seconds")->capture_default_str();
+  cap->add_flag("--scenes", a->scenes, "Cut at scene changes instead of every --segment seconds");
+  cap->add_option("--scene-threshold", a->scene_threshold,
+                  "Scene cut threshold in (0, 1) (0: server default 0.3)");
+  cap->add_option("--scene-fps", a->scene_fps, "Frames per second examined (0: default 2)");
+  cap->add_option("--min-segment", a->min_segment, "Shortest scene segment, s (0: default 1)");
+  cap->add_option("--max-segment", a->max_segment, "Longest scene segment, s (0: no limit)");
   cap->add_option("--prompt", a->question, "Prompt per segment (default: describe it)");
   auto* health = sub.add_subcommand("health", "grpc.health.v1 check; exit 0 when SERVING");
   add_common(health, a.get());

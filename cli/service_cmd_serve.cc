@@ -1,6 +1,7 @@
 // vamba serve: the gRPC service (vamba.v1.VideoQa, health, reflection) over one model on one
-// device. Prints "listening on HOST:PORT" on stdout once ready (with --port 0 the port is chosen by
-// the system), and on SIGINT/SIGTERM drains in-flight calls before exiting.
+// device. Options come from flags and/or a JSON file (--config; see service/serve_options.h).
+// Prints "listening on HOST:PORT" on stdout once ready (with --port 0 the port is chosen by the
+// system), and on SIGINT/SIGTERM drains in-flight calls before exiting.
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -8,18 +9,13 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "service/serve_options.h"
 #include "service/server.h"
 
 namespace {
 
-struct ServeArgs {
-  std::string model;
-  std::string device;
-  vamba::service::ServerOptions server;
-  std::string log_level = "info";
-};
-
-int run_serve(ServeArgs a) {
+// `a` is the object the options are bound to: the config file writes into it through them.
+int run_serve(CLI::App& sub, vamba::service::ServeSettings& a) {
   // Block the stop signals in every thread (gRPC's and ours inherit this mask) so that only the
   // sigwait below sees them: shutdown then runs on this thread, not in a signal handler.
   sigset_t stop_signals;
@@ -28,6 +24,10 @@ int run_serve(ServeArgs a) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  // The config file fills what the command line left unset.
+  vamba::Status settings = vamba::service::finish_serve_settings(sub, &a);
+  if (!settings.ok()) return vamba::cli::fail("serve", settings.message(), 2);
 
   // Logs go to stderr: stdout carries only the "listening on" lines scripts wait for.
   spdlog::set_default_logger(spdlog::stderr_color_mt("vamba-serve"));
@@ -57,50 +57,10 @@ int run_serve(ServeArgs a) {
 }
 
 vamba::cli::RunFn setup_serve(CLI::App& sub) {
-  auto a = std::make_shared<ServeArgs>();
-  auto& o = a->server;
-  sub.add_option("--model", a->model, "Checkpoint folder")->required();
-  sub.add_option("--device", a->device, "cpu, cuda or cuda:N (default: cuda when available)");
-  sub.add_option("--host", o.host, "Address to listen on")->capture_default_str();
-  sub.add_option("--port", o.port, "Port (0: any free port, printed on stdout)")
-      ->check(CLI::Range(0, 65535))
-      ->capture_default_str();
-  sub.add_option("--max-message-mb", o.max_message_mb, "Largest gRPC message (inline videos)")
-      ->check(CLI::Range(1, 2047))
-      ->capture_default_str();
-  sub.add_option("--cache-mb", o.cache_mb, "Memory for kept videos (uploaded and encoded)")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
-      ->capture_default_str();
-  sub.add_option("--auth-token", o.auth_token,
-                 "Require 'authorization: Bearer <token>' on every vamba.v1 call");
-  sub.add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain (with --tls-key: TLS)");
-  sub.add_option("--tls-key", o.tls_key_file, "PEM private key");
-  sub.add_option("--metrics-port", o.metrics_port,
-                 "Serve Prometheus /metrics over HTTP on this port (0: any free port)")
-      ->check(CLI::Range(0, 65535));
-  sub.add_option("--max-queue", o.worker.max_queue, "Requests waiting before RESOURCE_EXHAUSTED")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
-      ->capture_default_str();
-  sub.add_option("--token-budget", o.worker.max_reserved_tokens,
-                 "Tokens (answer + question) reserved by queued and running requests")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
-      ->capture_default_str();
-  sub.add_option("--max-frames", o.limits.max_frames, "Most frames one request may sample")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
-      ->capture_default_str();
-  sub.add_option("--default-frames", o.limits.default_frames, "Frames when a request gives none")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
-      ->capture_default_str();
-  sub.add_option("--max-tokens", o.limits.max_tokens, "Longest answer a request may ask for")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
-      ->capture_default_str();
-  sub.add_option("--shutdown-grace", o.shutdown_grace_s,
-                 "Seconds in-flight calls get to finish on SIGINT/SIGTERM")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  sub.add_option("--log-level", a->log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
-  return [a] { return run_serve(*a); };
+  auto a = std::make_shared<vamba::service::ServeSettings>();
+  vamba::service::add_serve_options(sub, a.get());
+  CLI::App* app = &sub;
+  return [a, app] { return run_serve(*app, *a); };
 }
 
 const bool registered = vamba::cli::register_command(

@@ -2,11 +2,10 @@
 // flags reuse the same encoded video (the video is decoded and encoded once).
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include "cli/command.h"
+#include "cli/video_options.h"
 #include "pipelines/video_qa.h"
 
 namespace {
@@ -19,13 +18,7 @@ struct AskArgs {
   std::string video;
   std::vector<std::string> questions;
   std::string device;
-  int64_t frames = 512;
-  double fps = 0;
-  int64_t max_frames = 0;
-  double start = 0;
-  double end = -1;
-  int shortest = 256;
-  int longest = 480;
+  vamba::cli::VideoSamplingArgs sampling;
   AskOptions ask;
   bool json = false;
 };
@@ -41,23 +34,13 @@ int run_ask(const AskArgs& a) {
 
   vamba::pipelines::VideoInput input;
   if (a.video == "-") {  // the whole video from stdin (a pipe of an MP4/MKV/TS file)
-    auto bytes = std::make_shared<std::vector<uint8_t>>(std::istreambuf_iterator<char>(std::cin),
-                                                        std::istreambuf_iterator<char>());
-    input.bytes = bytes;
+    input.bytes = vamba::cli::read_stdin_bytes();
   } else {
     input.source = a.video;
   }
   VideoEncodeOptions opts;
-  if (a.fps > 0) {
-    opts.sampling.mode = vamba::vision::SampleMode::kFps;
-    opts.sampling.sample_fps = a.fps;
-    opts.sampling.max_frames = a.max_frames;
-  } else {
-    opts.sampling.num_frames = a.frames;
-  }
-  opts.sampling.start = a.start;
-  if (a.end >= 0) opts.sampling.end = a.end;
-  opts.pre_resize = {a.shortest, a.longest};
+  opts.sampling = vamba::cli::sampling_options(a.sampling);
+  opts.pre_resize = vamba::cli::pre_resize_options(a.sampling);
   auto video = (*qa)->encode(input, opts);
   if (!video.ok()) return vamba::cli::fail("ask", video.status().to_string());
   const auto& v = **video;
@@ -96,7 +79,8 @@ int run_ask(const AskArgs& a) {
 
 vamba::cli::RunFn setup_ask(CLI::App& sub) {
   auto a = std::make_shared<AskArgs>();
-  sub.add_option("--model", a->model, "Checkpoint folder (config.json, *.safetensors, tokenizer.json)")
+  sub.add_option("--model", a->model,
+                 "Checkpoint folder (config.json, *.safetensors, tokenizer.json)")
       ->required();
   sub.add_option("--video", a->video, "Video file, URL (http, rtsp, ...) or - for stdin")
       ->required();
@@ -104,17 +88,7 @@ vamba::cli::RunFn setup_ask(CLI::App& sub) {
                  "Question (positional or -q; repeat -q to ask several about one video)")
       ->required();
   sub.add_option("--device", a->device, "cpu, cuda or cuda:N (default: cuda when available)");
-  sub.add_option("--frames", a->frames, "Frames sampled uniformly (Vamba's middle sampler)")
-      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-  sub.add_option("--fps", a->fps, "Sample at this rate instead of --frames")
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--max-frames", a->max_frames, "Cap on frames with --fps");
-  sub.add_option("--start", a->start, "Start of the time range, seconds")->check(CLI::NonNegativeNumber);
-  sub.add_option("--end", a->end, "End of the time range, seconds");
-  sub.add_option("--shortest-edge", a->shortest, "Pre-resize: shortest edge (Vamba: 256)")
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--longest-edge", a->longest, "Pre-resize: longest edge (Vamba: 480)")
-      ->check(CLI::PositiveNumber);
+  vamba::cli::add_video_sampling_options(sub, &a->sampling);
   sub.add_option("--max-new-tokens", a->ask.max_new_tokens, "Answer length limit")
       ->check(CLI::PositiveNumber);
   sub.add_option("--temperature", a->ask.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);

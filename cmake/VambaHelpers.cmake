@@ -40,8 +40,11 @@ function(vamba_add_test name)
   if(NOT T_LABELS)
     set(T_LABELS unit)
   endif()
-  # A list value must keep its semicolons escaped through gtest_discover_tests' argument passing.
-  string(REPLACE ";" "\\;" labels "${T_LABELS}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120
-    PROPERTIES LABELS "${labels}" TIMEOUT ${T_TIMEOUT})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES TIMEOUT ${T_TIMEOUT})
+  # Labels are set by a second include file that runs after discovery: gtest_discover_tests writes
+  # its PROPERTIES unquoted, so a list of labels would lose its separators there.
+  set(label_file ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${label_file}
+    "if(DEFINED ${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_file})
 endfunction()

@@ -1,5 +1,7 @@
 #include "pipelines/video_qa.h"
 
+#include "pipelines/ask_run.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -84,21 +86,22 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
   return std::shared_ptr<const EncodedVideo>(std::move(video));
 }
 
-StatusOr<Answer> VideoQa::ask(const EncodedVideo& video, const std::string& question,
-                              const AskOptions& options,
-                              const std::function<bool(const std::string& delta)>& on_text) {
+StatusOr<std::unique_ptr<AskRun>> VideoQa::start_ask(
+    std::shared_ptr<const EncodedVideo> video, const std::string& question,
+    const AskOptions& options, std::function<bool(const std::string&)> on_text) {
+  if (!video) return invalid_argument("ask: no video");
   if (options.max_new_tokens <= 0) return invalid_argument("max_new_tokens must be positive");
   const std::vector<int32_t> prompt32 =
       encode_chat_prompt(*tokenizer_, question, options.system_prompt);
-  const std::vector<int64_t> prompt(prompt32.begin(), prompt32.end());
+  std::vector<int64_t> prompt(prompt32.begin(), prompt32.end());
 
-  Answer answer;
-  answer.prompt_tokens = static_cast<int64_t>(prompt.size());
-  StreamingDecoder streamer(*tokenizer_, /*skip_special_tokens=*/true);
-  bool stopped_by_string = false;
-  bool stopped_by_client = false;
-  auto t0 = Clock::now();
-  Clock::time_point first_token_at{};
+  std::unique_ptr<AskRun> run(new AskRun());
+  run->started_ = AskRun::Clock::now();
+  run->video_ = std::move(video);
+  run->options_ = options;
+  run->on_text_ = std::move(on_text);
+  run->streamer_ = std::make_unique<StreamingDecoder>(*tokenizer_, /*skip_special_tokens=*/true);
+  run->answer_.prompt_tokens = static_cast<int64_t>(prompt.size());
 
   GenerateOptions gen;
   gen.max_new_tokens = options.max_new_tokens;
@@ -106,49 +109,45 @@ StatusOr<Answer> VideoQa::ask(const EncodedVideo& video, const std::string& ques
   gen.sampling = {options.temperature, options.top_k, options.top_p};
   gen.seed = options.seed;
   gen.cancel = options.cancel;
-  gen.on_token = [&](int64_t token, int64_t index) {
-    if (index == 0) first_token_at = Clock::now();
-    std::string delta = streamer.push(static_cast<int32_t>(token));
-    answer.text += delta;
-    // A stop string ends the answer before it (the string itself is not part of the answer).
-    for (const auto& stop : options.stop_strings) {
-      if (stop.empty()) continue;
-      const size_t at = answer.text.find(stop);
-      if (at != std::string::npos) {
-        const size_t already = answer.text.size() - delta.size();
-        delta = at > already ? delta.substr(0, at - already) : std::string();
-        answer.text.resize(at);
-        stopped_by_string = true;
-      }
-    }
-    if (on_text && !delta.empty() && !on_text(delta)) stopped_by_client = true;
-    return !stopped_by_string && !stopped_by_client;
-  };
+  AskRun* raw = run.get();
+  gen.on_token = [raw](int64_t token, int64_t index) { return raw->on_token(token, index); };
 
   std::lock_guard<std::mutex> lock(mu_);
   VAMBA_ASSIGN_OR_RETURN(TextState text,
-                         lm_->new_text_state(stream_, answer.prompt_tokens + options.max_new_tokens));
-  VAMBA_ASSIGN_OR_RETURN(GenerateResult result,
-                         generate(*lm_, prompt, video.state, &text, gen, stream_));
-  if (!stopped_by_string) {
-    const std::string tail = streamer.flush();
-    answer.text += tail;
-    if (on_text && !tail.empty()) on_text(tail);
+                         lm_->new_text_state(stream_, run->answer_.prompt_tokens +
+                                                          options.max_new_tokens));
+  run->text_ = std::make_unique<TextState>(std::move(text));
+  run->sequence_ = std::make_unique<GenerationSequence>(std::move(prompt), &run->video_->state,
+                                                        run->text_.get(), std::move(gen));
+  VAMBA_RETURN_IF_ERROR(run->sequence_->prefill(*lm_, stream_));
+  return run;
+}
+
+Status VideoQa::step(const std::vector<AskRun*>& runs) {
+  std::vector<GenerationSequence*> sequences;
+  for (AskRun* r : runs) {
+    if (r != nullptr && !r->done()) sequences.push_back(r->sequence());
   }
-  const auto end = Clock::now();
-  answer.tokens = result.tokens;
-  if (first_token_at == Clock::time_point{}) first_token_at = end;
-  answer.time_to_first_token_s = std::chrono::duration<double>(first_token_at - t0).count();
-  answer.decode_s = std::chrono::duration<double>(end - first_token_at).count();
-  switch (result.reason) {
-    case StopReason::kStopToken: answer.finish_reason = "stop"; break;
-    case StopReason::kMaxTokens: answer.finish_reason = "length"; break;
-    case StopReason::kCancelled: answer.finish_reason = "cancelled"; break;
-    case StopReason::kCallback:
-      answer.finish_reason = stopped_by_string ? "stop_string" : "cancelled";
-      break;
+  if (sequences.empty()) return ok_status();
+  std::lock_guard<std::mutex> lock(mu_);
+  const Status st = decode_step(*lm_, sequences, stream_);
+  if (!st.ok()) {
+    for (AskRun* r : runs) {
+      if (r != nullptr && !r->done()) r->fail(st);
+    }
   }
-  return answer;
+  return st;
+}
+
+StatusOr<Answer> VideoQa::ask(const EncodedVideo& video, const std::string& question,
+                              const AskOptions& options,
+                              const std::function<bool(const std::string& delta)>& on_text) {
+  // The caller keeps the video alive for this call: a non-owning pointer.
+  std::shared_ptr<const EncodedVideo> borrowed(&video, [](const EncodedVideo*) {});
+  VAMBA_ASSIGN_OR_RETURN(std::unique_ptr<AskRun> run,
+                         start_ask(std::move(borrowed), question, options, on_text));
+  while (!run->done()) VAMBA_RETURN_IF_ERROR(step({run.get()}));
+  return run->finish();
 }
 
 }  // namespace vamba::pipelines

@@ -80,6 +80,8 @@ struct Answer {
   }
 };
 
+class AskRun;
+
 class VideoQa {
  public:
   // Loads tokenizer, vision tower and language model from a checkpoint folder onto `device`.
@@ -88,9 +90,19 @@ class VideoQa {
   StatusOr<std::shared_ptr<const EncodedVideo>> encode(const VideoInput& input,
                                                        const VideoEncodeOptions& options);
   // Streams text deltas (complete UTF-8 only) to on_text; returning false stops generation.
+  // One question alone: start_ask, step until done, finish.
   StatusOr<Answer> ask(const EncodedVideo& video, const std::string& question,
                        const AskOptions& options,
                        const std::function<bool(const std::string& delta)>& on_text = {});
+
+  // The same in parts, for a scheduler that decodes many questions together (see ask_run.h):
+  // start_ask prefills the question and chooses its first token; step advances every unfinished
+  // run by one token through one batched decode step (a failed step fails all its runs).
+  StatusOr<std::unique_ptr<AskRun>> start_ask(std::shared_ptr<const EncodedVideo> video,
+                                              const std::string& question,
+                                              const AskOptions& options,
+                                              std::function<bool(const std::string&)> on_text);
+  Status step(const std::vector<AskRun*>& runs);
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }

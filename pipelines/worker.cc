@@ -6,12 +6,30 @@
 
 namespace vamba::pipelines {
 
-Worker::Worker(std::string name, WorkerLimits limits)
-    : name_(std::move(name)), limits_(limits), thread_([this] { loop(); }) {}
+Worker::Worker(std::string name, WorkerLimits limits, AdvanceFn advance)
+    : name_(std::move(name)),
+      limits_(limits),
+      advance_(std::move(advance)),
+      thread_([this] { loop(); }) {}
 
 Worker::~Worker() { stop(); }
 
 Status Worker::submit(std::function<void()> job, int64_t tokens) {
+  return enqueue(Job{[job = std::move(job)]() -> std::unique_ptr<Continuation> {
+                       job();
+                       return nullptr;
+                     },
+                     tokens});
+}
+
+Status Worker::submit_continuing(std::function<std::unique_ptr<Continuation>()> job,
+                                 int64_t tokens) {
+  if (!advance_) return failed_precondition("worker " + name_ + " cannot advance continuations");
+  return enqueue(Job{std::move(job), tokens});
+}
+
+Status Worker::enqueue(Job job) {
+  const int64_t tokens = job.tokens;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return unavailable("the server is shutting down");
@@ -30,7 +48,7 @@ Status Worker::submit(std::function<void()> job, int64_t tokens) {
           std::to_string(limits_.max_reserved_tokens) + " tokens reserved); retry later");
     }
     reserved_ += tokens;
-    queue_.push_back(Job{std::move(job), tokens});
+    queue_.push_back(std::move(job));
   }
   cv_.notify_one();
   return ok_status();
@@ -39,26 +57,72 @@ Status Worker::submit(std::function<void()> job, int64_t tokens) {
 void Worker::loop() {
   for (;;) {
     Job job;
+    bool have_job = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !live_.empty(); });
+      if (queue_.empty() && live_.empty()) return;  // stopping and drained
+      // A new job whenever a batch slot is free; otherwise keep the live ones moving.
+      if (!queue_.empty() && live_.size() < limits_.max_batch) {
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        have_job = true;
+      }
       running_job_ = true;
     }
-    try {
-      job.run();
-    } catch (const std::exception& e) {
-      // Jobs report through their own callers; an escaped exception is a bug, not a crash.
-      spdlog::error("worker {}: job threw: {}", name_, e.what());
-    }
+    if (have_job) run_job(std::move(job));
+    advance_live();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      reserved_ -= job.tokens;
       running_job_ = false;
+      live_count_ = live_.size();
     }
   }
+}
+
+void Worker::run_job(Job job) {
+  std::unique_ptr<Continuation> next;
+  try {
+    next = job.run();
+  } catch (const std::exception& e) {
+    // Jobs report through their own callers; an escaped exception is a bug, not a crash.
+    spdlog::error("worker {}: job threw: {}", name_, e.what());
+  }
+  if (next && !next->done()) {
+    live_.push_back(Live{std::move(next), job.tokens});
+    return;
+  }
+  if (next) next->finish();
+  release(job.tokens);
+}
+
+void Worker::advance_live() {
+  if (live_.empty()) return;
+  std::vector<Continuation*> work;
+  for (Live& l : live_) work.push_back(l.work.get());
+  bool threw = false;
+  try {
+    advance_(work);
+  } catch (const std::exception& e) {
+    // A bug, not a crash: the live ones are finished as they are (each reports its own state to
+    // its caller) rather than advanced forever.
+    spdlog::error("worker {}: advancing {} continuations threw: {}", name_, work.size(), e.what());
+    threw = true;
+  }
+  for (size_t i = 0; i < live_.size();) {
+    if (!threw && !live_[i].work->done()) {
+      ++i;
+      continue;
+    }
+    live_[i].work->finish();
+    release(live_[i].tokens);
+    live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void Worker::release(int64_t tokens) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reserved_ -= tokens;
 }
 
 void Worker::stop() {
@@ -82,7 +146,12 @@ int64_t Worker::reserved_tokens() const {
 
 bool Worker::busy() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return running_job_;
+  return running_job_ || live_count_ > 0;
+}
+
+size_t Worker::live_continuations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_count_;
 }
 
 }  // namespace vamba::pipelines

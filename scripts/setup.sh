@@ -12,8 +12,8 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libcpp-httplib-dev
   # engine: JSON, CLI parsing, logging, Unicode (tokenizer)
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libutf8proc-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (python3-grpcio: the service tests' external gRPC client)
+  libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio
 )
 
 missing=()

@@ -87,6 +87,47 @@ StatusOr<pipelines::AskOptions> to_ask_options(const v1::GenerationOptions& g,
   return o;
 }
 
+StatusOr<SegmentationOptions> to_segmentation_options(const v1::CaptionRequest& request) {
+  SegmentationOptions o;
+  switch (request.segmentation()) {
+    case v1::SEGMENTATION_UNSPECIFIED:
+    case v1::SEGMENTATION_FIXED:
+      if (!(request.segment_s() > 0) || request.segment_s() > 24 * 3600) {
+        return invalid_argument("segment_s must be in (0, 86400] seconds");
+      }
+      o.segment_s = request.segment_s();
+      return o;
+    case v1::SEGMENTATION_SCENE:
+      break;
+    default:
+      return invalid_argument("segmentation " + std::to_string(request.segmentation()) +
+                              " is not one this server knows (FIXED or SCENE)");
+  }
+  o.scene = true;
+  const v1::SceneOptions& scene = request.scene();
+  if (!std::isfinite(scene.threshold()) || scene.threshold() < 0 || scene.threshold() >= 1) {
+    return invalid_argument("scene.threshold must be in [0, 1) (0: the default)");
+  }
+  if (scene.threshold() > 0) o.detector.threshold = scene.threshold();
+  if (!std::isfinite(scene.sample_fps()) || scene.sample_fps() < 0 || scene.sample_fps() > 60) {
+    return invalid_argument("scene.sample_fps must be in [0, 60] (0: the default)");
+  }
+  if (scene.sample_fps() > 0) o.sample_fps = scene.sample_fps();
+  if (!std::isfinite(scene.min_segment_s()) || scene.min_segment_s() < 0) {
+    return invalid_argument("scene.min_segment_s must be >= 0 (0: the default)");
+  }
+  if (scene.min_segment_s() > 0) o.min_segment_s = scene.min_segment_s();
+  if (!std::isfinite(scene.max_segment_s()) || scene.max_segment_s() < 0) {
+    return invalid_argument("scene.max_segment_s must be >= 0 (0: no limit)");
+  }
+  o.max_segment_s = scene.max_segment_s();
+  if (o.max_segment_s > 0 && o.max_segment_s < o.min_segment_s) {
+    return invalid_argument("scene.max_segment_s must be at least scene.min_segment_s (" +
+                            std::to_string(o.min_segment_s) + " s)");
+  }
+  return o;
+}
+
 Status check_question(const std::string& question, const RequestLimits& limits) {
   if (question.empty()) return invalid_argument("question is empty");
   if (question.size() > limits.max_question_bytes) {

@@ -4,6 +4,7 @@
 
 #include "engine/core/status.h"
 #include "pipelines/video_qa.h"
+#include "service/caption_plan.h"
 #include "vamba/v1/vamba.pb.h"
 
 namespace vamba::service {
@@ -21,6 +22,8 @@ StatusOr<pipelines::VideoEncodeOptions> to_encode_options(const v1::Sampling& sa
                                                           const RequestLimits& limits);
 StatusOr<pipelines::AskOptions> to_ask_options(const v1::GenerationOptions& generation,
                                                const RequestLimits& limits);
+// CaptionRequest.segmentation / segment_s / scene -> how Caption cuts the video, defaults filled.
+StatusOr<SegmentationOptions> to_segmentation_options(const v1::CaptionRequest& request);
 Status check_question(const std::string& question, const RequestLimits& limits);
 // INVALID_ARGUMENT when no source is set (or an empty uri / id / data).
 Status check_source(const v1::VideoSource& source);

@@ -50,9 +50,10 @@ void Metrics::count_request(const std::string& method, const std::string& code) 
   ++requests_[{method, code}];
 }
 
-void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read) {
+void Metrics::add_gauge(std::string name, std::string help, std::function<double()> read,
+                        std::string labels) {
   std::lock_guard<std::mutex> lock(mu_);
-  gauges_.push_back({std::move(name), std::move(help), std::move(read)});
+  gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(read)});
 }
 
 std::string Metrics::render() const {
@@ -65,9 +66,13 @@ std::string Metrics::render() const {
       out += "vamba_requests_total{method=\"" + key.first + "\",code=\"" + key.second + "\"} " +
              std::to_string(n) + "\n";
     }
-    for (const auto& g : gauges_) {
-      out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
-      out += g.name + " " + number(g.read()) + "\n";
+    for (size_t i = 0; i < gauges_.size(); ++i) {
+      const Gauge& g = gauges_[i];
+      if (i == 0 || gauges_[i - 1].name != g.name) {
+        out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+      }
+      out +=
+          g.name + (g.labels.empty() ? "" : "{" + g.labels + "}") + " " + number(g.read()) + "\n";
     }
   }
   out += "# HELP vamba_time_to_first_token_seconds Prompt prefill + first answer token.\n";

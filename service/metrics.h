@@ -47,8 +47,10 @@ class Metrics {
   void add_frames_decoded(int64_t n) { frames_decoded_ += n; }
   void add_tokens_generated(int64_t n) { tokens_generated_ += n; }
 
-  // Gauges read at scrape time (queue depth, cached videos, ...).
-  void add_gauge(std::string name, std::string help, std::function<double()> read);
+  // Gauges read at scrape time (queue depth, cached videos, ...). `labels` (e.g. device="cpu") go
+  // between braces; series of one name must be added one after another.
+  void add_gauge(std::string name, std::string help, std::function<double()> read,
+                 std::string labels = "");
 
   std::string render() const;
 
@@ -56,7 +58,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, int64_t> requests_;
   struct Gauge {
-    std::string name, help;
+    std::string name, help, labels;
     std::function<double()> read;
   };
   std::vector<Gauge> gauges_;

@@ -13,8 +13,12 @@
 #include <mutex>
 #include <sstream>
 
+#include "engine/core/allocator.h"
+#include "pipelines/ask_run.h"
 #include "pipelines/video_cache.h"
+#include "service/caption_plan.h"
 #include "service/metrics.h"
+#include "service/source_policy.h"
 #include "service/status_map.h"
 #include "vamba/v1/vamba.grpc.pb.h"
 
@@ -35,6 +39,7 @@ const char* kDefaultCaptionPrompt = "Describe what happens in this part of the v
 // Everything the calls share. Outlives the gRPC server (declared before it in Server::Impl).
 struct Shared {
   ServerOptions options;
+  SourcePolicy sources;  // which video.uri values may be opened
   std::unique_ptr<pipelines::VideoQa> qa;
   std::unique_ptr<pipelines::VideoCache> cache;
   std::unique_ptr<pipelines::Worker> worker;
@@ -339,10 +344,12 @@ StatusOr<ResolvedVideo> resolve_video(Shared* s, const v1::VideoSource& source,
   VAMBA_RETURN_IF_ERROR(check_source(source));
   ResolvedVideo r;
   switch (source.source_case()) {
-    case v1::VideoSource::kUri:
-      r.input.source = source.uri();
+    case v1::VideoSource::kUri: {
+      // The checked (canonical) path is what gets opened, not the string the client sent.
+      VAMBA_ASSIGN_OR_RETURN(r.input.source, s->sources.resolve(source.uri()));
       r.describe = source.uri();
       break;
+    }
     case v1::VideoSource::kData:
       r.input.bytes =
           std::make_shared<const std::vector<uint8_t>>(source.data().begin(), source.data().end());
@@ -393,55 +400,106 @@ StatusOr<std::shared_ptr<const EncodedVideo>> ensure_encoded(
   return encoded;
 }
 
-void run_ask(Shared* s, const std::shared_ptr<StreamCall<v1::AskResponse>>& call, AskJob& job) {
+// An Ask whose answer is being generated: the worker advances all of these together, one batched
+// decode step at a time (pipelines/worker.h), and finish() sends the summary.
+class AskContinuation : public pipelines::Continuation {
+ public:
+  AskContinuation(Shared* s, std::shared_ptr<StreamCall<v1::AskResponse>> call,
+                  std::shared_ptr<AskJob> job, std::shared_ptr<const EncodedVideo> video,
+                  double queue_s)
+      : s_(s), call_(std::move(call)), job_(std::move(job)), video_(std::move(video)),
+        queue_s_(queue_s) {}
+
+  Status start() {
+    job_->ask.cancel = call_->cancel_flag().get();
+    auto call = call_;
+    VAMBA_ASSIGN_OR_RETURN(run_, s_->qa->start_ask(video_, job_->question, job_->ask,
+                                                   [call](const std::string& delta) {
+                                                     v1::AskResponse r;
+                                                     r.set_delta(delta);
+                                                     call->write(std::move(r));
+                                                     return !call->cancelled();
+                                                   }));
+    return ok_status();
+  }
+  pipelines::AskRun* run() { return run_.get(); }
+  bool done() const override { return run_->done(); }
+  void finish() override { send(run_->finish()); }
+
+ private:
+  void send(StatusOr<pipelines::Answer> answer) {
+    if (!answer.ok()) {
+      call_->finish(to_grpc_status(answer.status()));
+      return;
+    }
+    if (answer->finish_reason == "cancelled" || call_->cancelled()) {
+      call_->finish(cancel_status(call_->deadline()));
+      return;
+    }
+    s_->metrics.observe_ttft(answer->time_to_first_token_s);
+    if (answer->tokens.size() > 1) s_->metrics.observe_tokens_per_s(answer->tokens_per_s());
+    s_->metrics.add_tokens_generated(static_cast<int64_t>(answer->tokens.size()));
+
+    const EncodedVideo& video = *video_;
+    v1::AskResponse r;
+    v1::AskSummary* done = r.mutable_done();
+    done->set_finish_reason(answer->finish_reason);
+    done->set_prompt_tokens(answer->prompt_tokens);
+    done->set_completion_tokens(static_cast<int64_t>(answer->tokens.size()));
+    done->set_frames_used(video.frames_used);
+    done->set_video_tokens(video.video_tokens);
+    done->set_video_cached(job_->video.encoded != nullptr);
+    for (int64_t t : answer->tokens) done->add_tokens(t);
+    done->set_text(answer->text);
+    v1::Timings* t = done->mutable_timings();
+    if (!job_->video.encoded) fill_encode_timings(video.timings, t);
+    t->set_queue_s(queue_s_);
+    t->set_time_to_first_token_s(answer->time_to_first_token_s);
+    t->set_generate_s(answer->decode_s);
+    t->set_tokens_per_s(answer->tokens_per_s());
+    call_->write(std::move(r));
+    call_->finish(grpc::Status::OK);
+  }
+
+  Shared* s_;
+  std::shared_ptr<StreamCall<v1::AskResponse>> call_;
+  std::shared_ptr<AskJob> job_;
+  std::shared_ptr<const EncodedVideo> video_;
+  double queue_s_;
+  std::unique_ptr<pipelines::AskRun> run_;
+};
+
+// Runs on the worker: encodes the video if needed and prefills the question; the answer then goes
+// on as a continuation, decoded together with the other live answers.
+std::unique_ptr<pipelines::Continuation> start_ask(
+    Shared* s, const std::shared_ptr<StreamCall<v1::AskResponse>>& call,
+    const std::shared_ptr<AskJob>& job) {
   if (call->cancelled()) {
     call->finish(grpc::Status(grpc::CANCELLED, "cancelled while queued"));
-    return;
+    return nullptr;
   }
-  const double queue_s = seconds_since(job.submitted);
-  auto encoded = ensure_encoded(s, job.video, job.encode, call->cancel_flag());
+  const double queue_s = seconds_since(job->submitted);
+  auto encoded = ensure_encoded(s, job->video, job->encode, call->cancel_flag());
   if (!encoded.ok()) {
-    call->finish(to_grpc_status(encoded.status().with_context("video " + job.video.describe)));
-    return;
+    call->finish(to_grpc_status(encoded.status().with_context("video " + job->video.describe)));
+    return nullptr;
   }
-  const EncodedVideo& video = **encoded;
-  job.ask.cancel = call->cancel_flag().get();
-  auto answer = s->qa->ask(video, job.question, job.ask, [&](const std::string& delta) {
-    v1::AskResponse r;
-    r.set_delta(delta);
-    call->write(std::move(r));
-    return !call->cancelled();
-  });
-  if (!answer.ok()) {
-    call->finish(to_grpc_status(answer.status()));
-    return;
+  auto next = std::make_unique<AskContinuation>(s, call, job, *encoded, queue_s);
+  const Status st = next->start();
+  if (!st.ok()) {
+    call->finish(to_grpc_status(st));
+    return nullptr;
   }
-  if (answer->finish_reason == "cancelled" || call->cancelled()) {
-    call->finish(cancel_status(call->deadline()));
-    return;
-  }
-  s->metrics.observe_ttft(answer->time_to_first_token_s);
-  if (answer->tokens.size() > 1) s->metrics.observe_tokens_per_s(answer->tokens_per_s());
-  s->metrics.add_tokens_generated(static_cast<int64_t>(answer->tokens.size()));
+  return next;
+}
 
-  v1::AskResponse r;
-  v1::AskSummary* done = r.mutable_done();
-  done->set_finish_reason(answer->finish_reason);
-  done->set_prompt_tokens(answer->prompt_tokens);
-  done->set_completion_tokens(static_cast<int64_t>(answer->tokens.size()));
-  done->set_frames_used(video.frames_used);
-  done->set_video_tokens(video.video_tokens);
-  done->set_video_cached(job.video.encoded != nullptr);
-  for (int64_t t : answer->tokens) done->add_tokens(t);
-  done->set_text(answer->text);
-  v1::Timings* t = done->mutable_timings();
-  if (!job.video.encoded) fill_encode_timings(video.timings, t);
-  t->set_queue_s(queue_s);
-  t->set_time_to_first_token_s(answer->time_to_first_token_s);
-  t->set_generate_s(answer->decode_s);
-  t->set_tokens_per_s(answer->tokens_per_s());
-  call->write(std::move(r));
-  call->finish(grpc::Status::OK);
+// One batched decode step for every live answer (the worker's AdvanceFn).
+void advance_answers(Shared* s, const std::vector<pipelines::Continuation*>& live) {
+  std::vector<pipelines::AskRun*> runs;
+  for (pipelines::Continuation* c : live) runs.push_back(static_cast<AskContinuation*>(c)->run());
+  const Status st = s->qa->step(runs);  // a failure marks every run failed; each reports it
+  if (!st.ok()) spdlog::error("batched decode step over {} answers failed: {}", runs.size(),
+                              st.to_string());
 }
 
 struct CaptionJob {
@@ -449,26 +507,9 @@ struct CaptionJob {
   pipelines::VideoEncodeOptions encode;
   pipelines::AskOptions ask;
   std::string prompt;
-  double segment_s = 0;
+  SegmentationOptions segmentation;
   Clock::time_point submitted;
 };
-
-StatusOr<double> video_duration(const pipelines::VideoInput& input,
-                                const std::shared_ptr<std::atomic<bool>>& cancel) {
-  vision::DecodeOptions decode;
-  decode.cancel = cancel;
-  std::unique_ptr<vision::VideoDecoder> decoder;
-  if (input.bytes) {
-    VAMBA_ASSIGN_OR_RETURN(decoder, vision::VideoDecoder::open_memory(input.bytes, decode));
-  } else {
-    VAMBA_ASSIGN_OR_RETURN(decoder, vision::VideoDecoder::open(input.source, decode));
-  }
-  const vision::VideoInfo& info = decoder->info();
-  double duration = info.duration;
-  if (duration <= 0 && info.fps > 0) duration = info.frame_count / info.fps;
-  if (!(duration > 0)) return invalid_argument("the video has no known duration");
-  return duration;
-}
 
 void run_caption(Shared* s, const std::shared_ptr<StreamCall<v1::CaptionSegment>>& call,
                  CaptionJob& job) {
@@ -477,24 +518,19 @@ void run_caption(Shared* s, const std::shared_ptr<StreamCall<v1::CaptionSegment>
     return;
   }
   const double queue_s = seconds_since(job.submitted);
-  auto duration = video_duration(job.video.input, call->cancel_flag());
-  if (!duration.ok()) {
-    call->finish(to_grpc_status(duration.status().with_context("video " + job.video.describe)));
+  auto plan = plan_caption(job.video.input, job.encode.sampling.start, job.encode.sampling.end,
+                           job.segmentation, call->cancel_flag());
+  if (!plan.ok()) {
+    if (call->cancelled()) return call->finish(cancel_status(call->deadline()));
+    call->finish(to_grpc_status(plan.status().with_context("video " + job.video.describe)));
     return;
   }
-  const double begin = job.encode.sampling.start;
-  const double end = std::min(*duration, job.encode.sampling.end);
-  if (!(end > begin)) {
-    call->finish(grpc::Status(
-        grpc::INVALID_ARGUMENT,
-        "sampling.start_s is past the end of the video (" + std::to_string(*duration) + " s)"));
-    return;
-  }
+  s->metrics.add_frames_decoded(plan->frames_decoded);
   job.ask.cancel = call->cancel_flag().get();
-  int64_t index = 0;
-  for (double t0 = begin; t0 < end - 1e-6; t0 += job.segment_s, ++index) {
+  for (size_t index = 0; index < plan->segments.size(); ++index) {
     if (call->cancelled()) break;
-    const double t1 = std::min(end, t0 + job.segment_s);
+    const vision::SceneSegment& segment = plan->segments[index];
+    const double t0 = segment.start, t1 = segment.end;
     pipelines::VideoEncodeOptions encode = job.encode;
     encode.sampling.start = t0;
     encode.sampling.end = t1;
@@ -512,9 +548,10 @@ void run_caption(Shared* s, const std::shared_ptr<StreamCall<v1::CaptionSegment>
     if (answer->finish_reason == "cancelled") break;
     s->metrics.add_tokens_generated(static_cast<int64_t>(answer->tokens.size()));
     v1::CaptionSegment seg;
-    seg.set_index(index);
+    seg.set_index(static_cast<int64_t>(index));
     seg.set_start_s(t0);
     seg.set_end_s(t1);
+    seg.set_scene_score(segment.score);
     seg.set_text(answer->text);
     seg.set_finish_reason(answer->finish_reason);
     seg.set_frames_used((*encoded)->frames_used);
@@ -597,7 +634,7 @@ class VideoQaService final : public v1::VideoQa::CallbackService {
     job->submitted = Clock::now();
     const int64_t cost = ask_cost(job->ask, job->question);
     Shared* s = s_;
-    return s_->worker->submit([s, call, job] { run_ask(s, call, *job); }, cost);
+    return s_->worker->submit_continuing([s, call, job] { return start_ask(s, call, job); }, cost);
   }
 
   Status admit_encode(grpc::CallbackServerContext* ctx, const v1::EncodeRequest& request,
@@ -639,10 +676,7 @@ class VideoQaService final : public v1::VideoQa::CallbackService {
                        const std::shared_ptr<StreamCall<v1::CaptionSegment>>& call) {
     VAMBA_RETURN_IF_ERROR(check_auth(s_, ctx));
     auto job = std::make_shared<CaptionJob>();
-    if (!(request.segment_s() > 0) || request.segment_s() > 24 * 3600) {
-      return invalid_argument("segment_s must be in (0, 86400] seconds");
-    }
-    job->segment_s = request.segment_s();
+    VAMBA_ASSIGN_OR_RETURN(job->segmentation, to_segmentation_options(request));
     job->prompt = request.prompt().empty() ? kDefaultCaptionPrompt : request.prompt();
     VAMBA_RETURN_IF_ERROR(check_question(job->prompt, s_->options.limits));
     VAMBA_ASSIGN_OR_RETURN(job->encode, to_encode_options(request.sampling(), s_->options.limits));
@@ -656,6 +690,29 @@ class VideoQaService final : public v1::VideoQa::CallbackService {
 
   Shared* s_;
 };
+
+// Memory of the model's device as its allocator counts it (GPU memory on CUDA; on the CPU backend,
+// the CPU allocator's tensors). Labelled with the device, so dashboards tell the two apart.
+void add_device_memory_gauges(Device device, Metrics* metrics) {
+  auto allocator = allocator_for(device);
+  if (!allocator.ok()) {
+    spdlog::warn("no memory metrics for {}: {}", device.to_string(),
+                 allocator.status().to_string());
+    return;
+  }
+  const Allocator* a = *allocator;
+  const std::string labels = "device=\"" + device.to_string() + "\"";
+  metrics->add_gauge(
+      "vamba_device_memory_in_use_bytes", "Device memory held by tensors (allocator in use).",
+      [a] { return static_cast<double>(a->stats().in_use_bytes); }, labels);
+  metrics->add_gauge(
+      "vamba_device_memory_reserved_bytes",
+      "Device memory obtained from the driver (in use + cached by the allocator).",
+      [a] { return static_cast<double>(a->stats().reserved_bytes); }, labels);
+  metrics->add_gauge(
+      "vamba_device_memory_peak_bytes", "Highest device memory in use since the start.",
+      [a] { return static_cast<double>(a->stats().peak_in_use_bytes); }, labels);
+}
 
 StatusOr<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -689,17 +746,27 @@ StatusOr<std::unique_ptr<Server>> Server::start(std::unique_ptr<pipelines::Video
   if (options.max_message_mb <= 0 || options.max_message_mb > 2047) {
     return invalid_argument("--max-message-mb must be in [1, 2047]");
   }
+  VAMBA_ASSIGN_OR_RETURN(SourcePolicy sources,
+                         SourcePolicy::create(options.allowed_roots, options.allow_remote_urls));
   auto impl = std::make_unique<Impl>();
   Shared& s = impl->shared;
   s.options = options;
+  s.sources = std::move(sources);
   s.qa = std::move(qa);
   s.cache = std::make_unique<pipelines::VideoCache>(options.cache_mb << 20);
-  s.worker = std::make_unique<pipelines::Worker>(s.qa->device().to_string(), options.worker);
+  Shared* shared = &s;
+  s.worker = std::make_unique<pipelines::Worker>(
+      s.qa->device().to_string(), options.worker,
+      [shared](const std::vector<pipelines::Continuation*>& live) {
+        advance_answers(shared, live);
+      });
 
   pipelines::Worker* worker = s.worker.get();
   pipelines::VideoCache* cache = s.cache.get();
   s.metrics.add_gauge("vamba_queue_depth", "Requests waiting for the worker.",
                       [worker] { return static_cast<double>(worker->queue_depth()); });
+  s.metrics.add_gauge("vamba_decode_batch", "Answers being decoded together (one step for all).",
+                      [worker] { return static_cast<double>(worker->live_continuations()); });
   s.metrics.add_gauge("vamba_reserved_tokens", "Tokens reserved by queued and running requests.",
                       [worker] { return static_cast<double>(worker->reserved_tokens()); });
   s.metrics.add_gauge("vamba_cached_videos", "Videos kept (uploaded or encoded).",
@@ -708,6 +775,9 @@ StatusOr<std::unique_ptr<Server>> Server::start(std::unique_ptr<pipelines::Video
                       [cache] { return static_cast<double>(cache->stats().bytes); });
   s.metrics.add_gauge("vamba_cache_evictions", "Videos evicted from the cache so far.",
                       [cache] { return static_cast<double>(cache->stats().evictions); });
+  s.metrics.add_gauge("vamba_cache_budget_bytes", "Memory budget of the video cache.",
+                      [cache] { return static_cast<double>(cache->stats().budget); });
+  add_device_memory_gauges(s.qa->device(), &s.metrics);
   std::atomic<int64_t>* in_flight = &s.in_flight;
   s.metrics.add_gauge("vamba_in_flight_requests", "Calls in progress.",
                       [in_flight] { return static_cast<double>(in_flight->load()); });
@@ -751,6 +821,12 @@ StatusOr<std::unique_ptr<Server>> Server::start(std::unique_ptr<pipelines::Video
   spdlog::info("vamba.v1.VideoQa listening on {} (port {}), device {}, cache {} MiB{}", address,
                impl->port, s.qa->device().to_string(), options.cache_mb,
                options.auth_token.empty() ? "" : ", bearer auth");
+  if (s.sources.roots().empty()) {
+    spdlog::info("local video paths: none allowed (--allow-path DIR to allow a folder)");
+  }
+  for (const auto& root : s.sources.roots())
+    spdlog::info("local video paths allowed under {}", root);
+  spdlog::info("remote video URLs: {}", s.sources.allow_remote_urls() ? "allowed" : "refused");
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

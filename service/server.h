@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/core/status.h"
 #include "pipelines/video_qa.h"
@@ -26,6 +27,9 @@ struct ServerOptions {
   std::string auth_token;  // when set, every vamba.v1 call needs "authorization: Bearer <token>"
   std::string tls_cert_file, tls_key_file;  // both set: TLS; otherwise plaintext
   int metrics_port = -1;                    // < 0: no /metrics; 0: any free port
+  // Local paths clients may name as video.uri (see service/source_policy.h); empty: none.
+  std::vector<std::string> allowed_roots;
+  bool allow_remote_urls = true;  // http(s), rtsp(s), rtmp(s) URLs as video.uri
   pipelines::WorkerLimits worker;
   RequestLimits limits;
   double shutdown_grace_s = 30;  // in-flight calls get this long to finish, then are cancelled

@@ -457,18 +457,26 @@ int main(int argc, char** argv) {
   bench_gemm("gemm_mlp_up", 16384, 18944, 3584);
   bench_gemm("gemm_mlp_down", 16384, 3584, 18944);
   bench_gemm("gemm_q_proj_bias", 16384, 3584, 3584, true);
-  bench_gemm("gemv_m1_18944x3584", 1, 18944, 3584);
-  bench_gemm("gemv_m8_18944x3584", 8, 18944, 3584);
-  bench_gemm("gemv_m1_3584x18944", 1, 3584, 18944);
-  bench_gemm("gemv_m1_lm_head_f32", 1, 152064, 3584, false, true);
-  // The same decode shapes through the streaming kernel (kernels/gemm/gemv.h).
-  const auto custom = vamba::kernels::GemmImpl::kGemv;
-  bench_gemm("gemv_m1_18944x3584_custom", 1, 18944, 3584, false, false, custom);
-  bench_gemm("gemv_m8_18944x3584_custom", 8, 18944, 3584, false, false, custom);
-  bench_gemm("gemv_m1_3584x18944_custom", 1, 3584, 18944, false, false, custom);
-  bench_gemm("gemv_m1_3584x3584_bias_custom", 1, 3584, 3584, true, false, custom);
-  bench_gemm("gemv_m1_3584x3584_bias", 1, 3584, 3584, true);
-  bench_gemm("gemv_m1_lm_head_f32_custom", 1, 152064, 3584, false, true, custom);
+  // Decode GEMVs at m = 1, 2, 4, 8 (batched decode): cuBLASLt against the streaming kernel
+  // (kernels/gemm/gemv.h); kAuto picks gemv for m <= kGemvAutoMaxRows.
+  using vamba::kernels::GemmImpl;
+  struct DecodeShape {
+    const char* name;
+    int64_t n, k;
+    bool bias, f32;
+  };
+  const DecodeShape decode_shapes[] = {{"18944x3584", 18944, 3584, false, false},
+                                       {"3584x18944", 3584, 18944, false, false},
+                                       {"3584x3584_bias", 3584, 3584, true, false},
+                                       {"512x3584_bias", 512, 3584, true, false},
+                                       {"lm_head_f32", 152064, 3584, false, true}};
+  for (const DecodeShape& d : decode_shapes) {
+    for (const int64_t m : {1, 2, 4, 8}) {
+      const std::string base = "gemv_m" + std::to_string(m) + "_" + d.name;
+      bench_gemm(base + "_cublaslt", m, d.n, d.k, d.bias, d.f32, GemmImpl::kCublasLt);
+      bench_gemm(base + "_custom", m, d.n, d.k, d.bias, d.f32, GemmImpl::kGemv);
+    }
+  }
   bench_norms();
   bench_elementwise();
   bench_rope_embedding();

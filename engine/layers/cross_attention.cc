@@ -41,4 +41,38 @@ Status CrossAttention::forward(const Tensor& x, const KvBuffer& video_kv, Tensor
   return o_.forward(attn, out, stream);
 }
 
+Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs,
+                                     Tensor* out, const Stream& stream) const {
+  const int64_t b = x.dim(0);
+  if (static_cast<int64_t>(video_kvs.size()) != b) {
+    return invalid_argument("cross-attention batch: " + std::to_string(b) + " rows but " +
+                            std::to_string(video_kvs.size()) + " videos");
+  }
+  Tensor q;
+  VAMBA_RETURN_IF_ERROR(q_.forward(x, &q, stream));
+  VAMBA_ASSIGN_OR_RETURN(q, q.reshape({b, num_heads_, head_dim_}));
+  VAMBA_ASSIGN_OR_RETURN(Tensor attn, Tensor::empty({b, num_heads_, head_dim_}, q.dtype(),
+                                                    q.device()));
+  for (int64_t begin = 0; begin < b;) {
+    const KvBuffer* kv = video_kvs[begin];
+    if (kv == nullptr) return invalid_argument("cross-attention batch: null video");
+    int64_t end = begin + 1;
+    while (end < b && video_kvs[end] == kv) ++end;
+    VAMBA_ASSIGN_OR_RETURN(Tensor q_run, q.slice_rows(begin, end));
+    VAMBA_ASSIGN_OR_RETURN(Tensor o_run, attn.slice_rows(begin, end));
+    if (kv->length() == 0) {
+      VAMBA_ASSIGN_OR_RETURN(Tensor zeros,
+                             Tensor::zeros(o_run.shape(), o_run.dtype(), o_run.device(), &stream));
+      VAMBA_RETURN_IF_ERROR(o_run.copy_from(zeros, &stream));
+    } else {
+      VAMBA_ASSIGN_OR_RETURN(Tensor k, kv->keys());
+      VAMBA_ASSIGN_OR_RETURN(Tensor v, kv->values());
+      VAMBA_RETURN_IF_ERROR(ops::cross_attention(q_run, k, v, 0.0f, &o_run, stream));
+    }
+    begin = end;
+  }
+  VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({b, num_heads_ * head_dim_}));
+  return o_.forward(attn, out, stream);
+}
+
 }  // namespace vamba

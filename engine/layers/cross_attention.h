@@ -5,6 +5,8 @@
 // (project_video) and reused by every question and decode step.
 #pragma once
 
+#include <vector>
+
 #include "engine/layers/linear.h"
 #include "engine/state/kv_buffer.h"
 
@@ -24,6 +26,13 @@ class CrossAttention {
   // x: (n, hidden) normed text; attends to every token in video_kv. out: (n, hidden).
   Status forward(const Tensor& x, const KvBuffer& video_kv, Tensor* out,
                  const Stream& stream) const;
+
+  // One decode step of B sequences: x (B, hidden), row b attending to video_kvs[b]. The q and o
+  // projections run once over all rows; consecutive rows over the same video attend in one call
+  // (queries are independent: no mask), others separately. A video with no tokens gives 0
+  // (o_proj has no bias). out: (B, hidden).
+  Status forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs, Tensor* out,
+                       const Stream& stream) const;
 
   int64_t num_kv_heads() const { return num_kv_heads_; }
   int64_t head_dim() const { return head_dim_; }

@@ -45,4 +45,39 @@ Status SelfAttention::forward(const Tensor& x, const ops::RopeTables& rope, KvBu
   return o_.forward(attn, out, stream);
 }
 
+Status SelfAttention::decode_batch(const Tensor& x, const ops::RopeTables& rope,
+                                   const std::vector<KvBuffer*>& caches, Tensor* out,
+                                   const Stream& stream) const {
+  const int64_t b = x.dim(0);
+  if (static_cast<int64_t>(caches.size()) != b) {
+    return invalid_argument("self-attention decode: " + std::to_string(b) + " rows but " +
+                            std::to_string(caches.size()) + " caches");
+  }
+  Tensor q, k, v;
+  VAMBA_RETURN_IF_ERROR(q_.forward(x, &q, stream));
+  VAMBA_RETURN_IF_ERROR(k_.forward(x, &k, stream));
+  VAMBA_RETURN_IF_ERROR(v_.forward(x, &v, stream));
+  VAMBA_ASSIGN_OR_RETURN(q, q.reshape({b, num_heads_, head_dim_}));
+  VAMBA_ASSIGN_OR_RETURN(k, k.reshape({b, num_kv_heads_, head_dim_}));
+  VAMBA_ASSIGN_OR_RETURN(v, v.reshape({b, num_kv_heads_, head_dim_}));
+  VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&q, rope.cos, rope.sin, stream));
+  VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&k, rope.cos, rope.sin, stream));
+
+  VAMBA_ASSIGN_OR_RETURN(Tensor attn, Tensor::empty({b, num_heads_, head_dim_}, q.dtype(),
+                                                    q.device()));
+  for (int64_t i = 0; i < b; ++i) {
+    KvBuffer* cache = caches[i];
+    if (cache == nullptr) return invalid_argument("self-attention decode: null cache");
+    VAMBA_ASSIGN_OR_RETURN(Tensor ki, k.slice_rows(i, i + 1));
+    VAMBA_ASSIGN_OR_RETURN(Tensor vi, v.slice_rows(i, i + 1));
+    VAMBA_ASSIGN_OR_RETURN(Tensor qi, q.slice_rows(i, i + 1));
+    VAMBA_ASSIGN_OR_RETURN(Tensor oi, attn.slice_rows(i, i + 1));
+    VAMBA_RETURN_IF_ERROR(cache->append(ki, vi, stream));
+    VAMBA_RETURN_IF_ERROR(ops::decode_attention(qi, cache->key_storage(), cache->value_storage(),
+                                                cache->length(), 0.0f, &oi, stream));
+  }
+  VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({b, num_heads_ * head_dim_}));
+  return o_.forward(attn, out, stream);
+}
+
 }  // namespace vamba

@@ -2,6 +2,8 @@
 // grouped-query heads; keys and values appended to the layer's text KV cache.
 #pragma once
 
+#include <vector>
+
 #include "engine/layers/linear.h"
 #include "engine/ops/rope.h"
 #include "engine/state/kv_buffer.h"
@@ -20,6 +22,14 @@ class SelfAttention {
   // it. out: (n, hidden).
   Status forward(const Tensor& x, const ops::RopeTables& rope, KvBuffer* cache, Tensor* out,
                  const Stream& stream) const;
+
+  // One decode step of B independent sequences: x (B, hidden) holds one normed token per sequence,
+  // rope the tables of each row's own position, caches[b] sequence b's cache. The projections run
+  // once over all B rows (the weights are read once for the batch); each row's key/value is
+  // appended to its own cache and attends to it. out: (B, hidden).
+  Status decode_batch(const Tensor& x, const ops::RopeTables& rope,
+                      const std::vector<KvBuffer*>& caches, Tensor* out,
+                      const Stream& stream) const;
 
   int64_t num_heads() const { return num_heads_; }
   int64_t num_kv_heads() const { return num_kv_heads_; }

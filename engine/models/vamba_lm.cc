@@ -246,4 +246,68 @@ Status VambaLm::forward_text(const std::vector<int64_t>& ids, const VideoState& 
   return ok_status();
 }
 
+Status VambaLm::decode_step(const std::vector<DecodeRequest>& batch, Tensor* logits,
+                            const Stream& stream) const {
+  if (logits == nullptr) return invalid_argument("decode_step: null logits");
+  if (batch.empty()) return invalid_argument("decode_step: empty batch");
+  const int64_t b = static_cast<int64_t>(batch.size());
+  std::vector<int64_t> ids(b);
+  std::vector<int64_t> positions(3 * b);  // M-RoPE rows (t, h, w): equal for text
+  std::vector<const VideoState*> videos(b);
+  for (int64_t i = 0; i < b; ++i) {
+    const DecodeRequest& r = batch[i];
+    if (r.text == nullptr || r.video == nullptr) {
+      return invalid_argument("decode_step: sequence " + std::to_string(i) + " has no state");
+    }
+    if (r.text->kv.size() != layers_.size() || r.video->cross_kv.size() != layers_.size()) {
+      return invalid_argument("decode_step: the states of sequence " + std::to_string(i) +
+                              " were not made by this model");
+    }
+    for (int64_t j = 0; j < i; ++j) {
+      if (batch[j].text == r.text) {
+        return invalid_argument("decode_step: sequences " + std::to_string(j) + " and " +
+                                std::to_string(i) + " share a text state");
+      }
+    }
+    ids[i] = r.token;
+    positions[i] = positions[b + i] = positions[2 * b + i] = r.text->length;
+  }
+  VAMBA_ASSIGN_OR_RETURN(Tensor position_ids, Tensor::from_int64({3, b}, positions));
+  VAMBA_ASSIGN_OR_RETURN(ops::RopeTables rope,
+                         ops::mrope_tables(position_ids, config_.head_dim(), config_.mrope_section,
+                                           static_cast<float>(config_.rope_theta), device_,
+                                           stream));
+  VAMBA_ASSIGN_OR_RETURN(Tensor id_tensor, ids_tensor(ids, stream));
+  Tensor h;  // (B, hidden)
+  VAMBA_RETURN_IF_ERROR(ops::embedding(embed_, id_tensor, &h, stream));
+
+  std::vector<KvBuffer*> caches(b);
+  std::vector<const KvBuffer*> video_kvs(b);
+  Tensor x;
+  VAMBA_RETURN_IF_ERROR(layers_[0].input_norm.forward(h, &x, stream));
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    for (int64_t i = 0; i < b; ++i) {
+      caches[i] = &batch[i].text->kv[l];
+      video_kvs[i] = &batch[i].video->cross_kv[l];
+    }
+    Tensor s, c;  // (B, hidden)
+    VAMBA_RETURN_IF_ERROR(layer.self_attn.decode_batch(x, rope, caches, &s, stream));
+    VAMBA_RETURN_IF_ERROR(layer.cross_attn.forward_batch(x, video_kvs, &c, stream));
+    VAMBA_RETURN_IF_ERROR(ops::residual_blend(&h, s, c, layer.alpha_s, layer.alpha_c, stream));
+    Tensor normed, mlp_out;
+    VAMBA_RETURN_IF_ERROR(layer.post_norm.forward(h, &normed, stream));
+    VAMBA_RETURN_IF_ERROR(layer.mlp.forward(normed, &mlp_out, stream));
+    const RmsNorm& next_norm = l + 1 < layers_.size() ? layers_[l + 1].input_norm : final_norm_;
+    Tensor next_x;
+    VAMBA_RETURN_IF_ERROR(next_norm.add_forward(&h, mlp_out, &next_x, stream));
+    x = next_x;
+  }
+  for (const DecodeRequest& r : batch) r.text->length += 1;
+  VAMBA_RETURN_IF_ERROR(
+      ops::detail::prepare_output("decode_step", "logits", logits, {b, vocab_size()}, DType::kF32,
+                                  device_));
+  return ops::linear(x, lm_head_, Tensor(), logits, stream);
+}
+
 }  // namespace vamba

@@ -67,6 +67,13 @@ struct TextOutput {
   Tensor logits_all;   // (n, vocab) f32 when TextOptions::logits_all
 };
 
+// One sequence of a batched decode step (VambaLm::decode_step).
+struct DecodeRequest {
+  int64_t token = 0;                   // fed at position text->length
+  const VideoState* video = nullptr;   // the video this sequence asks about
+  TextState* text = nullptr;           // its own text state (the KV cache grows by one)
+};
+
 class VambaLm {
  public:
   // Loads the language model's weights of `checkpoint` onto `device` (CPU: f32, CUDA: bf16).
@@ -94,6 +101,14 @@ class VambaLm {
   Status forward_text(const std::vector<int64_t>& ids, const VideoState& video, TextState* text,
                       TextOutput* out, const Stream& stream, const TextOptions& options = {},
                       TextCapture* capture = nullptr) const;
+
+  // One decode step for B sequences at once (each with its own text state, at its own position,
+  // over its own or a shared video): every weight product runs once over B rows, so the weights
+  // stream from memory once for the whole batch; attention runs per sequence. Equal, row for row,
+  // to forward_text({token}, …) on each sequence alone. logits: (B, vocab) f32 on the device
+  // (allocated when undefined). The text states must be distinct.
+  Status decode_step(const std::vector<DecodeRequest>& batch, Tensor* logits,
+                     const Stream& stream) const;
 
  private:
   struct Layer {

@@ -259,6 +259,14 @@ cudaError_t gemm(const GemmParams& p, cudaStream_t stream) {
     return fail(cudaErrorInvalidValue, std::string("gemm: ") + why);
   }
   if (p.m == 0) return cudaSuccess;
+  // kAuto: decode shapes go to the streaming kernel where bench/kernels/README.md measured it ahead
+  // of cuBLASLt on the H100 (m ≤ kGemvAutoMaxRows); anything it cannot run stays on cuBLASLt.
+  const bool auto_gemv = p.impl == GemmImpl::kAuto && p.m <= kGemvAutoMaxRows &&
+                         gemv_can_implement(p) == nullptr;
+  if (auto_gemv) {
+    const cudaError_t e = gemv(p, stream);
+    return e == cudaSuccess ? e : fail(e, "gemv launch failed");
+  }
   if (p.impl == GemmImpl::kGemv) {
     if (const char* why = gemv_can_implement(p)) {
       return fail(cudaErrorNotSupported, std::string("gemm: ") + why);

@@ -15,8 +15,8 @@
 namespace vamba::kernels {
 
 // Which implementation runs the product.
-//   kAuto:     cuBLASLt for every shape (until the measurements in bench/kernels/README.md show
-//              gemv() ahead for decode shapes on the target GPU; then kAuto takes it for m ≤ 8).
+//   kAuto:     gemv() for the decode shapes where it measured ahead (m ≤ kGemvAutoMaxRows, see
+//              gemv.h) and it can run them; cuBLASLt otherwise.
 //   kCublasLt: always cuBLASLt.
 //   kGemv:     the streaming kernel of kernels/gemm/gemv.h; an error (cudaErrorNotSupported) where
 //              gemv_can_implement refuses the shape.

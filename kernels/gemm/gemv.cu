@@ -7,9 +7,8 @@
 namespace vamba::kernels {
 namespace {
 
-constexpr int kWarps = 8;        // warps per block
-constexpr int kRowsPerWarp = 2;  // output features per warp: each activation load serves two rows
-constexpr int kUnroll = 2;       // weight vectors in flight per lane and row
+constexpr int kWarps = 8;   // warps per block
+constexpr int kUnroll = 4;  // weight vectors in flight per lane and row (64 B per lane and row)
 
 struct Args {
   const bf16_t* x;
@@ -22,52 +21,66 @@ struct Args {
 
 // Weights stream through once: an evict-first load keeps them from pushing x (re-read by every
 // warp) out of L1.
-__device__ __forceinline__ void load_weights(const bf16_t* p, float (&out)[8]) {
-  const uint4 raw = __ldcs(reinterpret_cast<const uint4*>(p));
+__device__ __forceinline__ uint4 load_weights(const bf16_t* p) {
+  return __ldcs(reinterpret_cast<const uint4*>(p));
+}
+
+__device__ __forceinline__ void unpack(const uint4& raw, float (&out)[8]) {
   const bf16_t* e = reinterpret_cast<const bf16_t*>(&raw);
 #pragma unroll
   for (int i = 0; i < 8; ++i) out[i] = __bfloat162float(e[i]);
 }
 
-// Warp w of block b computes output features (b·kWarps + w)·2 and +1 for all M rows of x. Lanes
-// stride over k in 8-element (16-byte) vectors; each lane holds M × 2 fp32 partial sums, reduced
-// across the warp at the end. No block-level barrier, so warps past n simply return.
-template <int M, bool kF32Out>
+// Warp w of block b computes ROWS consecutive output features starting at (b·kWarps + w)·ROWS, for
+// all M rows of x. Lanes stride over k in 8-element (16-byte) vectors; each lane issues all
+// kUnroll × ROWS weight loads of an iteration before using any (the bytes in flight are what a
+// streaming read needs to reach the memory bandwidth), then accumulates M × ROWS fp32 sums,
+// reduced across the warp at the end. No block-level barrier, so warps past n simply return.
+// ROWS = 2 lets each activation load serve two rows; ROWS = 1 doubles the warp count for short,
+// wide weights (the down projection: 3584 rows of 18944) so that every multiprocessor gets work.
+template <int M, int ROWS, bool kF32Out>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const Args a) {
   const int lane = threadIdx.x % 32;
-  const int64_t row0 = (blockIdx.x * int64_t{kWarps} + threadIdx.x / 32) * kRowsPerWarp;
+  const int64_t row0 = (blockIdx.x * int64_t{kWarps} + threadIdx.x / 32) * ROWS;
   if (row0 >= a.n) return;
-  const bool second = row0 + 1 < a.n;
-  const bf16_t* w0 = a.w + row0 * a.ldw;
-  const bf16_t* w1 = second ? w0 + a.ldw : w0;  // a missing second row recomputes the first
+  const bf16_t* wr[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; ++r) {
+    // A missing last row recomputes row0 (its result is not stored).
+    wr[r] = a.w + (row0 + r < a.n ? row0 + r : row0) * a.ldw;
+  }
   const int64_t kvec = a.k / 8;
 
-  float acc[kRowsPerWarp][M];
+  float acc[ROWS][M];
 #pragma unroll
-  for (int m = 0; m < M; ++m) acc[0][m] = acc[1][m] = 0.0f;
+  for (int r = 0; r < ROWS; ++r) {
+#pragma unroll
+    for (int m = 0; m < M; ++m) acc[r][m] = 0.0f;
+  }
 
   for (int64_t base = lane; base < kvec; base += 32 * kUnroll) {
-    float wv[kUnroll][kRowsPerWarp][8];
+    uint4 raw[kUnroll][ROWS];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t v = base + 32 * u;
-      if (v < kvec) {
-        load_weights(w0 + v * 8, wv[u][0]);
-        load_weights(w1 + v * 8, wv[u][1]);
-      }
+#pragma unroll
+      for (int r = 0; r < ROWS; ++r) raw[u][r] = v < kvec ? load_weights(wr[r] + v * 8) : uint4{};
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int64_t v = base + 32 * u;
       if (v < kvec) {
+        float wv[ROWS][8];
+#pragma unroll
+        for (int r = 0; r < ROWS; ++r) unpack(raw[u][r], wv[r]);
 #pragma unroll
         for (int m = 0; m < M; ++m) {
           float xv[8];
           load_bf16<8>(a.x + m * a.ldx + v * 8, xv);
 #pragma unroll
-          for (int j = 0; j < 8; ++j) {
-            acc[0][m] += wv[u][0][j] * xv[j];
-            acc[1][m] += wv[u][1][j] * xv[j];
+          for (int r = 0; r < ROWS; ++r) {
+#pragma unroll
+            for (int j = 0; j < 8; ++j) acc[r][m] += wv[r][j] * xv[j];
           }
         }
       }
@@ -75,15 +88,15 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const Args a) {
   }
 
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
+  for (int r = 0; r < ROWS; ++r) {
 #pragma unroll
     for (int m = 0; m < M; ++m) acc[r][m] = warp_sum(acc[r][m]);
   }
   if (lane != 0) return;
 #pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r) {
-    if (r == 1 && !second) break;
+  for (int r = 0; r < ROWS; ++r) {
     const int64_t row = row0 + r;
+    if (row >= a.n) break;
     const float b = a.bias != nullptr ? __bfloat162float(a.bias[row]) : 0.0f;
 #pragma unroll
     for (int m = 0; m < M; ++m) {
@@ -101,35 +114,49 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const Args a) {
   }
 }
 
-template <bool kF32Out>
-void launch(int m, const Args& a, unsigned blocks, cudaStream_t stream) {
+template <int ROWS, bool kF32Out>
+void launch(int m, const Args& a, cudaStream_t stream) {
+  const unsigned blocks = static_cast<unsigned>(ceil_div(a.n, int64_t{kWarps} * ROWS));
   const dim3 block(kWarps * 32);
   switch (m) {
     case 1:
-      gemv_kernel<1, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<1, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 2:
-      gemv_kernel<2, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<2, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 3:
-      gemv_kernel<3, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<3, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 4:
-      gemv_kernel<4, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<4, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 5:
-      gemv_kernel<5, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<5, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 6:
-      gemv_kernel<6, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<6, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     case 7:
-      gemv_kernel<7, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<7, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
     default:
-      gemv_kernel<8, kF32Out><<<blocks, block, 0, stream>>>(a);
+      gemv_kernel<8, ROWS, kF32Out><<<blocks, block, 0, stream>>>(a);
       break;
   }
+}
+
+// Output features per warp: two (one activation load serves both) unless that leaves fewer than
+// about four warps' worth of blocks per multiprocessor, as for the down projection.
+int rows_per_warp(int64_t n) {
+  static const int sms = [] {
+    int device = 0, count = 132;  // an H100 SXM if the query fails
+    if (cudaGetDevice(&device) == cudaSuccess) {
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
+    }
+    return count;
+  }();
+  return n / 2 >= int64_t{sms} * kWarps * 4 ? 2 : 1;
 }
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
@@ -163,11 +190,11 @@ cudaError_t gemv(const GemmParams& p, cudaStream_t stream) {
   a.ldw = p.ldw == 0 ? p.k : p.ldw;
   a.ldy = p.ldy == 0 ? p.n : p.ldy;
   a.accumulate = p.accumulate;
-  const int64_t blocks = ceil_div(p.n, int64_t{kWarps} * kRowsPerWarp);
-  if (p.y_f32) {
-    launch<true>(static_cast<int>(p.m), a, static_cast<unsigned>(blocks), stream);
+  const int m = static_cast<int>(p.m);
+  if (rows_per_warp(p.n) == 2) {
+    p.y_f32 ? launch<2, true>(m, a, stream) : launch<2, false>(m, a, stream);
   } else {
-    launch<false>(static_cast<int>(p.m), a, static_cast<unsigned>(blocks), stream);
+    p.y_f32 ? launch<1, true>(m, a, stream) : launch<1, false>(m, a, stream);
   }
   return cudaGetLastError();
 }

@@ -12,6 +12,9 @@
 namespace vamba::kernels {
 
 inline constexpr int64_t kGemvMaxRows = 8;
+// GemmImpl::kAuto takes gemv() for m up to this (where the H100 timings in
+// bench/kernels/README.md show it ahead of cuBLASLt).
+inline constexpr int64_t kGemvAutoMaxRows = 4;
 
 // nullptr when gemv() can run p: 1 ≤ m ≤ 8, k, ldx and ldw multiples of 8 and x, w 16-byte aligned
 // (each lane reads 8 weights and 8 activations per load), n < 2^31, plus gemm's own limits.

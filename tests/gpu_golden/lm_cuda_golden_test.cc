@@ -103,6 +103,33 @@ TEST_F(LmCudaGolden, GreedyIdsByCachedDecodeEqualTheReference) {
   EXPECT_EQ(result->tokens, want);
 }
 
+// Batched decode on the GPU: the weight products run with m = 5 (the streaming GEMV) instead of 1,
+// and the five questions share one cross-attention call; each must still decode the reference ids.
+TEST_F(LmCudaGolden, BatchedDecodeOfFiveCopiesGivesTheReferenceIds) {
+  auto video = lm_->new_video_state(stream_);
+  ASSERT_TRUE(video.ok());
+  ASSERT_TRUE(lm_->append_video(video_, &*video, stream_).ok());
+  const std::vector<int64_t> want = golden_ints("greedy_ids");
+  std::vector<TextState> texts;
+  for (int i = 0; i < 5; ++i) {
+    auto t = lm_->new_text_state(stream_);
+    ASSERT_TRUE(t.ok());
+    texts.push_back(std::move(*t));
+  }
+  std::vector<GenerateItem> items;
+  for (int i = 0; i < 5; ++i) {
+    GenerateItem item;
+    item.prompt = ids_;
+    item.video = &*video;
+    item.text = &texts[i];
+    item.options.max_new_tokens = static_cast<int64_t>(want.size());
+    items.push_back(std::move(item));
+  }
+  auto results = generate_batch(*lm_, std::move(items), stream_);
+  ASSERT_TRUE(results.ok()) << results.status().to_string();
+  for (const GenerateResult& r : *results) EXPECT_EQ(r.tokens, want);
+}
+
 TEST_F(LmCudaGolden, VideoInTwoPiecesEqualsVideoAtOnce) {
   auto run = [&](const std::vector<int64_t>& cuts) {
     auto video = lm_->new_video_state(stream_);

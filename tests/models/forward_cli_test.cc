@@ -1,11 +1,15 @@
 // `vamba forward` end to end on the golden inputs: writes an inputs file (input_ids,
-// video_grid_thw, vision_embeds from golden.safetensors), runs the binary, and checks its outputs
-// against the golden logits, hidden states and greedy ids.
+// video_grid_thw, and vision_embeds or pixel_values_videos from golden.safetensors), runs the
+// binary, and checks its outputs against the golden logits, hidden states and greedy ids.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include <sys/wait.h>
 
@@ -17,6 +21,8 @@ namespace vamba {
 namespace {
 
 namespace fs = std::filesystem;
+
+constexpr double kTolerance = 1e-4;  // fp32 engine vs the fp32 reference (golden README)
 
 class ForwardCli : public ::testing::Test {
  protected:
@@ -44,6 +50,35 @@ class ForwardCli : public ::testing::Test {
     return t.ok() ? *t : Tensor();
   }
 
+  std::string read_stderr() const {
+    std::ifstream in(dir_ / "stderr.txt");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  // Checks a forward's outputs against the golden fp32 run (README: fp32 engine within 1e-4,
+  // greedy ids equal).
+  void expect_golden_outputs(const std::string& out) {
+    auto file = SafetensorsFile::open(out);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    auto logits = (*file)->tensor("logits_last");
+    auto hidden = (*file)->tensor("last_hidden_state");
+    auto greedy = (*file)->tensor("greedy_ids");
+    ASSERT_TRUE(logits.ok() && hidden.ok() && greedy.ok());
+    EXPECT_EQ(logits->dtype(), DType::kF32);
+    EXPECT_EQ(hidden->shape(), testing::golden_shape("last_hidden_state"));
+    EXPECT_EQ(greedy->dtype(), DType::kI64);
+    const double logits_err =
+        testing::rel_l2(*logits->to_float_vector(), testing::golden_floats("logits_last"));
+    const double hidden_err =
+        testing::rel_l2(*hidden->to_float_vector(), testing::golden_floats("last_hidden_state"));
+    std::printf("[ metric ] logits_last rel L2 %.3g, last_hidden_state rel L2 %.3g\n", logits_err,
+                hidden_err);
+    EXPECT_LE(logits_err, kTolerance);
+    EXPECT_LE(hidden_err, kTolerance);
+    const int64_t* g = greedy->data<int64_t>();
+    EXPECT_EQ(std::vector<int64_t>(g, g + greedy->numel()), testing::golden_ints("greedy_ids"));
+  }
+
   fs::path dir_;
 };
 
@@ -55,23 +90,23 @@ TEST_F(ForwardCli, GoldenInputsGiveGoldenOutputs) {
                                      {"video_grid_thw", golden("video_grid_thw")},
                                      {"vision_embeds", golden("vision_embeds")}})
                   .ok());
-  ASSERT_EQ(run(in, out, "--device cpu --new-tokens 16"), 0);
-  auto file = SafetensorsFile::open(out);
-  ASSERT_TRUE(file.ok()) << file.status().to_string();
-  auto logits = (*file)->tensor("logits_last");
-  auto hidden = (*file)->tensor("last_hidden_state");
-  auto greedy = (*file)->tensor("greedy_ids");
-  ASSERT_TRUE(logits.ok() && hidden.ok() && greedy.ok());
-  EXPECT_EQ(logits->dtype(), DType::kF32);
-  EXPECT_EQ(hidden->shape(), (Shape{28, 128}));
-  EXPECT_EQ(greedy->dtype(), DType::kI64);
-  EXPECT_LE(testing::rel_l2(*logits->to_float_vector(), testing::golden_floats("logits_last")),
-            1e-4);
-  EXPECT_LE(
-      testing::rel_l2(*hidden->to_float_vector(), testing::golden_floats("last_hidden_state")),
-      1e-4);
-  const int64_t* g = greedy->data<int64_t>();
-  EXPECT_EQ(std::vector<int64_t>(g, g + greedy->numel()), testing::golden_ints("greedy_ids"));
+  const int64_t tokens = testing::golden_shape("greedy_ids")[0];
+  ASSERT_EQ(run(in, out, "--device cpu --new-tokens " + std::to_string(tokens)), 0);
+  expect_golden_outputs(out);
+}
+
+// The processor's output instead of the tower's: `vamba forward` runs the vision tower first.
+TEST_F(ForwardCli, PixelValuesGiveGoldenOutputs) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  const std::string out = (dir_ / "out.safetensors").string();
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"video_grid_thw", golden("video_grid_thw")},
+                                     {"pixel_values_videos", golden("pixel_values_videos")}})
+                  .ok());
+  const int64_t tokens = testing::golden_shape("greedy_ids")[0];
+  ASSERT_EQ(run(in, out, "--device cpu --new-tokens " + std::to_string(tokens)), 0)
+      << read_stderr();
+  expect_golden_outputs(out);
 }
 
 TEST_F(ForwardCli, BatchedIdsAndFewerTokens) {
@@ -90,12 +125,29 @@ TEST_F(ForwardCli, BatchedIdsAndFewerTokens) {
   EXPECT_EQ(greedy->numel(), 3);
 }
 
-TEST_F(ForwardCli, PixelValuesWithoutEmbedsIsAClearError) {
+TEST_F(ForwardCli, PixelValuesWithoutGridIsAClearError) {
   const std::string in = (dir_ / "in.safetensors").string();
   ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
                                      {"pixel_values_videos", golden("pixel_values_videos")}})
                   .ok());
-  EXPECT_NE(run(in, (dir_ / "out.safetensors").string()), 0);
+  EXPECT_EQ(run(in, (dir_ / "out.safetensors").string()), 2);
+  EXPECT_NE(read_stderr().find("video_grid_thw"), std::string::npos) << read_stderr();
+  EXPECT_FALSE(fs::exists(dir_ / "out.safetensors"));
+}
+
+TEST_F(ForwardCli, PixelValuesDisagreeingWithGridAreRejected) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  std::vector<int64_t> grid = testing::golden_ints("video_grid_thw");
+  ASSERT_EQ(grid.size(), 3u);
+  grid[2] /= 2;  // half the patch columns: the rows no longer match the grid
+  auto grid_tensor = Tensor::from_int64({1, 3}, grid);
+  ASSERT_TRUE(grid_tensor.ok());
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"video_grid_thw", *grid_tensor},
+                                     {"pixel_values_videos", golden("pixel_values_videos")}})
+                  .ok());
+  EXPECT_EQ(run(in, (dir_ / "out.safetensors").string()), 2);
+  EXPECT_NE(read_stderr().find("pixel_values_videos"), std::string::npos) << read_stderr();
   EXPECT_FALSE(fs::exists(dir_ / "out.safetensors"));
 }
 

@@ -23,7 +23,7 @@ int port_after(const std::string& line, const std::string& prefix) {
 }  // namespace
 
 bool ServerProcess::start(const std::string& binary, const std::vector<std::string>& args,
-                          double timeout_s) {
+                          double timeout_s, bool wait_for_metrics) {
   int fds[2];
   if (pipe(fds) != 0) return false;
   pid_ = fork();
@@ -44,7 +44,7 @@ bool ServerProcess::start(const std::string& binary, const std::vector<std::stri
   close(fds[1]);
   stdout_fd_ = fds[0];
   // Read lines until the server says where it listens (and where /metrics is, when asked).
-  const bool want_metrics = [&] {
+  const bool want_metrics = wait_for_metrics || [&] {
     for (const auto& a : args) {
       if (a == "--metrics-port") return true;
     }

@@ -11,9 +11,11 @@ namespace vamba::testing {
 
 class ServerProcess {
  public:
-  // Starts `binary serve args...` and waits (up to timeout_s) for "listening on"; false on failure.
+  // Starts `binary serve args...` and waits (up to timeout_s) for "listening on" (and for
+  // "metrics on" when args has --metrics-port or wait_for_metrics is set, e.g. for a config file
+  // with metrics_port); false on failure.
   bool start(const std::string& binary, const std::vector<std::string>& args,
-             double timeout_s = 120);
+             double timeout_s = 120, bool wait_for_metrics = false);
   ~ServerProcess();
 
   int port() const { return port_; }

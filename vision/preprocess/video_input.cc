@@ -26,6 +26,7 @@ StatusOr<VideoInput> load_video_input(VideoDecoder& decoder, const VideoInputOpt
     return ok_status();
   }));
   VAMBA_ASSIGN_OR_RETURN(input.patches, process_video(frames, config));
+  if (options.keep_frames) input.frames = std::move(frames);
   return input;
 }
 
