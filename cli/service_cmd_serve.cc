@@ -48,6 +48,9 @@ int run_serve(CLI::App& sub, vamba::service::ServeSettings& a) {
   if ((*server)->metrics_port() >= 0) {
     std::cout << "metrics on " << a.server.host << ":" << (*server)->metrics_port() << std::endl;
   }
+  if ((*server)->http_port() >= 0) {
+    std::cout << "http on " << a.server.host << ":" << (*server)->http_port() << std::endl;
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -1,6 +1,8 @@
 #include "pipelines/video_qa.h"
 
+#include "engine/state/video_window.h"
 #include "pipelines/ask_run.h"
+#include "vision/preprocess/video_input.h"
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +33,36 @@ StatusOr<std::unique_ptr<VideoQa>> VideoQa::load(const std::string& model_dir, D
   return qa;
 }
 
+StatusOr<Tensor> VideoQa::encode_vision(const vision::VideoPatches& patches,
+                                        const vision::VisionEncodeOptions& options) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VAMBA_ASSIGN_OR_RETURN(Tensor embeds,
+                         tower_->encode(patches.pixel_values, patches.grid_t, patches.grid_h,
+                                        patches.grid_w, options, stream_));
+  VAMBA_RETURN_IF_ERROR(stream_.synchronize());
+  return embeds;
+}
+
+StatusOr<VideoState> VideoQa::new_video_state(int64_t token_capacity) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VAMBA_ASSIGN_OR_RETURN(VideoState state, lm_->new_video_state(stream_, token_capacity));
+  VAMBA_RETURN_IF_ERROR(stream_.synchronize());
+  return state;
+}
+
+Status VideoQa::append_video(const Tensor& video_embeds, VideoState* state,
+                             const VideoOptions& options) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VAMBA_RETURN_IF_ERROR(lm_->append_video(video_embeds, state, stream_, options));
+  return stream_.synchronize();
+}
+
+Status VideoQa::drop_oldest_video_tokens(VideoState* state, int64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VAMBA_RETURN_IF_ERROR(vamba::drop_oldest_video_tokens(state, n, stream_));
+  return stream_.synchronize();
+}
+
 StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& input,
                                                               const VideoEncodeOptions& options) {
   auto video = std::make_shared<EncodedVideo>();
@@ -42,23 +74,18 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
   } else {
     VAMBA_ASSIGN_OR_RETURN(decoder, vision::VideoDecoder::open(input.source, options.decode));
   }
-  video->info = decoder->info();
-  VAMBA_ASSIGN_OR_RETURN(
-      std::vector<vision::FrameSample> samples,
-      vision::sample_frames(video->info.frame_count, video->info.fps, options.sampling));
-  std::vector<int64_t> indices;
-  indices.reserve(samples.size());
-  for (const auto& s : samples) indices.push_back(s.index);
-  VAMBA_ASSIGN_OR_RETURN(std::vector<vision::VideoFrame> frames,
-                         decoder->frames_at_indices(indices));
+  // Sample, decode (each frame pre-resized as it arrives) and run the processor: the same path as
+  // `vamba preprocess` (vision/preprocess/video_input.h).
+  vision::VideoInputOptions input_options;
+  input_options.sampling = options.sampling;
+  input_options.pre_resize = options.pre_resize;
+  VAMBA_ASSIGN_OR_RETURN(vision::VideoInput loaded,
+                         vision::load_video_input(*decoder, input_options, checkpoint_.preprocessor));
+  video->info = loaded.info;
+  vision::VideoPatches patches = std::move(loaded.patches);
+  // Decoding and preprocessing are interleaved frame by frame, so they are timed together.
   video->timings.decode_s = seconds_since(t0);
-
-  t0 = Clock::now();
-  VAMBA_ASSIGN_OR_RETURN(frames, vision::pre_resize_frames(frames, options.pre_resize));
-  VAMBA_ASSIGN_OR_RETURN(vision::VideoPatches patches,
-                         vision::process_video(frames, checkpoint_.preprocessor));
-  frames.clear();
-  video->timings.preprocess_s = seconds_since(t0);
+  video->timings.preprocess_s = 0;
   video->frames_used = patches.grid_t * checkpoint_.preprocessor.temporal_patch_size;
   video->frame_timestamps = patches.timestamps;
   video->grid_t = patches.grid_t;

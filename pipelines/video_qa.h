@@ -40,8 +40,10 @@ struct VideoEncodeOptions {
 };
 
 struct EncodeTimings {
-  double decode_s = 0;      // demux + decode + colour conversion of the sampled frames
-  double preprocess_s = 0;  // resizes, normalisation, patchify
+  // Demux, decode and colour conversion of the sampled frames, each pre-resized as it arrives, then
+  // the processor (resize, normalisation, patchify): interleaved, so timed together here.
+  double decode_s = 0;
+  double preprocess_s = 0;  // 0: included in decode_s (kept for the API's timing fields)
   double vision_s = 0;      // the vision tower
   double video_lm_s = 0;    // every layer's Mamba pass and cross-attention K/V
 };
@@ -103,6 +105,21 @@ class VideoQa {
                                               const AskOptions& options,
                                               std::function<bool(const std::string&)> on_text);
   Status step(const std::vector<AskRun*>& runs);
+
+  // Building blocks for jobs that hold video state themselves: batch captioning from frames
+  // decoded ahead on another thread, live streams appended frame pair by frame pair. Each call
+  // takes the model lock and returns after the device has finished its work.
+  // The vision tower on preprocessed patches: (tokens, hidden) on the model's device.
+  StatusOr<Tensor> encode_vision(const vision::VideoPatches& patches,
+                                 const vision::VisionEncodeOptions& options = {});
+  // An empty video state (capacity: video tokens expected, a hint).
+  StatusOr<VideoState> new_video_state(int64_t token_capacity = 0);
+  // Appends video tokens (encode_vision's output) to `state`, continuing its Mamba states.
+  Status append_video(const Tensor& video_embeds, VideoState* state,
+                      const VideoOptions& options = {});
+  // Forgets the n oldest video tokens of the state's cross-attention K/V
+  // (engine/state/video_window.h).
+  Status drop_oldest_video_tokens(VideoState* state, int64_t n);
 
   const Checkpoint& checkpoint() const { return checkpoint_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }

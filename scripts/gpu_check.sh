@@ -15,7 +15,13 @@ cd "$(dirname "$0")/.."
 mode=${1:-}
 
 pack() {
-  VAMBA_JOBS=${VAMBA_JOBS:-$(nproc)} scripts/build.sh ci
+  # VAMBA_PACK_TARGETS="a b": build only those (e.g. while other parts of the tree are mid-edit).
+  if [ -n "${VAMBA_PACK_TARGETS:-}" ]; then
+    # shellcheck disable=SC2086
+    cmake --build build/ci -j "${VAMBA_JOBS:-$(nproc)}" --target ${VAMBA_PACK_TARGETS}
+  else
+    VAMBA_JOBS=${VAMBA_JOBS:-$(nproc)} scripts/build.sh ci
+  fi
   rm -rf .device/gpu && mkdir -p .device/gpu/bin .device/gpu/lib
   # Test and benchmark binaries (the CLI too, for `vamba forward --device cuda`).
   for b in build/ci/bin/*; do
@@ -59,6 +65,10 @@ run() {
   : >"$out/bench.log"
   for b in /tmp/vamba-gpu/gpu/bin/*_bench; do
     [ -e "$b" ] || continue
+    # VAMBA_BENCH_ONLY="lm_bench seq_bench": run just those.
+    if [ -n "${VAMBA_BENCH_ONLY:-}" ] && ! grep -qw "$(basename "$b")" <<<"$VAMBA_BENCH_ONLY"; then
+      continue
+    fi
     echo "== $(basename "$b")" | tee -a "$out/bench.log"
     timeout "${VAMBA_BENCH_TIMEOUT:-240}" "$b" 2>&1 | tee -a "$out/bench.log" || echo "bench $(basename "$b") exited $?"
   done

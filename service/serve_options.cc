@@ -185,6 +185,12 @@ void add_serve_options(CLI::App& sub, ServeSettings* a) {
   sub.add_option("--metrics-port", o.metrics_port,
                  "Serve Prometheus /metrics over HTTP on this port (0: any free port)")
       ->check(CLI::Range(0, 65535));
+  sub.add_option("--http-port", o.http_port,
+                 "Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /health, "
+                 "/metrics) on this port, from the same workers (0: any free port; default: off)")
+      ->check(CLI::Range(0, 65535));
+  sub.add_option("--served-model-name", o.served_model_name,
+                 "The model id of the HTTP API (default: the checkpoint folder's name)");
   sub.add_option("--allow-path", o.allowed_roots,
                  "Directory whose files clients may name as video.uri (repeatable; "
                  "none: no local files)");
@@ -227,6 +233,12 @@ void add_serve_options(CLI::App& sub, ServeSettings* a) {
 Status finish_serve_settings(CLI::App& app, ServeSettings* a) {
   if (!a->config_file.empty()) VAMBA_RETURN_IF_ERROR(apply_config_file(app, a->config_file));
   if (a->model.empty()) return invalid_argument("--model (or \"model\" in --config) is required");
+  if (a->server.served_model_name.empty()) {
+    // The HTTP API's model id: "/models/Vamba-Qwen2-VL-7B/" -> "Vamba-Qwen2-VL-7B".
+    fs::path dir = fs::absolute(fs::path(a->model)).lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();
+    a->server.served_model_name = dir.filename().string();
+  }
   if (!a->auth_token_file.empty()) {
     if (!a->server.auth_token.empty()) {
       return invalid_argument("give the bearer token once: auth_token or auth_token_file");

@@ -16,10 +16,15 @@
 #include "engine/core/allocator.h"
 #include "pipelines/ask_run.h"
 #include "pipelines/video_cache.h"
+#include "service/ask_flow.h"
+#include "service/bearer_auth.h"
 #include "service/caption_plan.h"
 #include "service/metrics.h"
+#include "service/openai_http.h"
+#include "service/shared_state.h"
 #include "service/source_policy.h"
 #include "service/status_map.h"
+#include "service/stream_video.h"
 #include "vamba/v1/vamba.grpc.pb.h"
 
 namespace vamba::service {
@@ -36,18 +41,6 @@ double seconds_since(Clock::time_point t0) {
 const char* kServiceName = "vamba.v1.VideoQa";
 const char* kDefaultCaptionPrompt = "Describe what happens in this part of the video.";
 
-// Everything the calls share. Outlives the gRPC server (declared before it in Server::Impl).
-struct Shared {
-  ServerOptions options;
-  SourcePolicy sources;  // which video.uri values may be opened
-  std::unique_ptr<pipelines::VideoQa> qa;
-  std::unique_ptr<pipelines::VideoCache> cache;
-  std::unique_ptr<pipelines::Worker> worker;
-  Metrics metrics;
-  std::atomic<int64_t> next_request{1};
-  std::atomic<int64_t> in_flight{0};
-};
-
 std::string code_name(grpc::StatusCode code) {
   return status_code_name(static_cast<StatusCode>(code));
 }
@@ -62,25 +55,13 @@ std::string request_id(Shared* s, const grpc::CallbackServerContext* ctx) {
   return "r" + std::to_string(s->next_request.fetch_add(1));
 }
 
-// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ (i < b.size() ? b[i] : 0);
-  return diff == 0;
-}
-
 Status check_auth(const Shared* s, const grpc::CallbackServerContext* ctx) {
-  if (s->options.auth_token.empty()) return ok_status();
   const auto& md = ctx->client_metadata();
   auto it = md.find("authorization");
-  if (it == md.end()) {
-    return Status(StatusCode::kUnauthenticated, "missing 'authorization: Bearer <token>' metadata");
-  }
-  if (!same_secret(std::string_view(it->second.data(), it->second.size()),
-                   "Bearer " + s->options.auth_token)) {
-    return Status(StatusCode::kUnauthenticated, "wrong bearer token");
-  }
-  return ok_status();
+  const std::string value =
+      it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+  return check_bearer(s->options.auth_token, it == md.end() ? nullptr : &value,
+                      "'authorization: Bearer <token>' metadata");
 }
 
 // Counts a finished call and logs it.
@@ -330,177 +311,37 @@ class UploadCall : public grpc::ServerReadReactor<v1::UploadChunk> {
   v1::UploadChunk chunk_;
 };
 
-// A video as the worker will need it: already encoded (from the cache), or an input to encode.
-struct ResolvedVideo {
-  std::shared_ptr<const EncodedVideo> encoded;
-  pipelines::VideoInput input;
-  std::string describe;  // for logs
-};
-
-// Runs on gRPC threads (cheap): the cache lookup happens at admission, so an id evicted while the
-// request waits in the queue is still answered.
-StatusOr<ResolvedVideo> resolve_video(Shared* s, const v1::VideoSource& source,
-                                      bool allow_encoded) {
-  VAMBA_RETURN_IF_ERROR(check_source(source));
-  ResolvedVideo r;
-  switch (source.source_case()) {
-    case v1::VideoSource::kUri: {
-      // The checked (canonical) path is what gets opened, not the string the client sent.
-      VAMBA_ASSIGN_OR_RETURN(r.input.source, s->sources.resolve(source.uri()));
-      r.describe = source.uri();
-      break;
-    }
-    case v1::VideoSource::kData:
-      r.input.bytes =
-          std::make_shared<const std::vector<uint8_t>>(source.data().begin(), source.data().end());
-      r.describe = std::to_string(source.data().size()) + " inline bytes";
-      break;
-    case v1::VideoSource::kVideoId: {
-      VAMBA_ASSIGN_OR_RETURN(CachedVideo cached, s->cache->get(source.video_id()));
-      if (cached.is_encoded()) {
-        if (!allow_encoded) {
-          return invalid_argument("video id '" + source.video_id() +
-                                  "' is an encoded video; this call needs the raw video (upload "
-                                  "it, or pass its uri)");
-        }
-        r.encoded = cached.encoded;
-      } else {
-        r.input.bytes = cached.raw;
-      }
-      r.describe = source.video_id();
-      break;
-    }
-    case v1::VideoSource::SOURCE_NOT_SET:
-      break;
-  }
-  return r;
-}
-
-// A rough reservation of the token budget: the answer, the question and the chat template.
-int64_t ask_cost(const pipelines::AskOptions& ask, const std::string& question) {
-  return ask.max_new_tokens + static_cast<int64_t>(question.size()) + 64;
-}
-
-struct AskJob {
-  ResolvedVideo video;
-  pipelines::VideoEncodeOptions encode;
-  pipelines::AskOptions ask;
-  std::string question;
-  Clock::time_point submitted;
-};
-
-// Encodes the video if it is not encoded yet; runs on the worker.
-StatusOr<std::shared_ptr<const EncodedVideo>> ensure_encoded(
-    Shared* s, const ResolvedVideo& video, pipelines::VideoEncodeOptions encode,
-    const std::shared_ptr<std::atomic<bool>>& cancel) {
-  if (video.encoded) return video.encoded;
-  encode.decode.cancel = cancel;
-  auto encoded = s->qa->encode(video.input, encode);
-  if (encoded.ok()) s->metrics.add_frames_decoded((*encoded)->frames_used);
-  return encoded;
-}
-
-// An Ask whose answer is being generated: the worker advances all of these together, one batched
-// decode step at a time (pipelines/worker.h), and finish() sends the summary.
-class AskContinuation : public pipelines::Continuation {
+// Where a gRPC Ask's answer goes (service/ask_flow.h): deltas and the summary as AskResponse
+// messages on the call's stream.
+class GrpcAnswerSink : public AnswerSink {
  public:
-  AskContinuation(Shared* s, std::shared_ptr<StreamCall<v1::AskResponse>> call,
-                  std::shared_ptr<AskJob> job, std::shared_ptr<const EncodedVideo> video,
-                  double queue_s)
-      : s_(s), call_(std::move(call)), job_(std::move(job)), video_(std::move(video)),
-        queue_s_(queue_s) {}
-
-  Status start() {
-    job_->ask.cancel = call_->cancel_flag().get();
-    auto call = call_;
-    VAMBA_ASSIGN_OR_RETURN(run_, s_->qa->start_ask(video_, job_->question, job_->ask,
-                                                   [call](const std::string& delta) {
-                                                     v1::AskResponse r;
-                                                     r.set_delta(delta);
-                                                     call->write(std::move(r));
-                                                     return !call->cancelled();
-                                                   }));
-    return ok_status();
+  explicit GrpcAnswerSink(std::shared_ptr<StreamCall<v1::AskResponse>> call)
+      : call_(std::move(call)) {}
+  const std::shared_ptr<std::atomic<bool>>& cancel_flag() const override {
+    return call_->cancel_flag();
   }
-  pipelines::AskRun* run() { return run_.get(); }
-  bool done() const override { return run_->done(); }
-  void finish() override { send(run_->finish()); }
-
- private:
-  void send(StatusOr<pipelines::Answer> answer) {
-    if (!answer.ok()) {
-      call_->finish(to_grpc_status(answer.status()));
-      return;
-    }
-    if (answer->finish_reason == "cancelled" || call_->cancelled()) {
-      call_->finish(cancel_status(call_->deadline()));
-      return;
-    }
-    s_->metrics.observe_ttft(answer->time_to_first_token_s);
-    if (answer->tokens.size() > 1) s_->metrics.observe_tokens_per_s(answer->tokens_per_s());
-    s_->metrics.add_tokens_generated(static_cast<int64_t>(answer->tokens.size()));
-
-    const EncodedVideo& video = *video_;
+  bool delta(const std::string& text) override {
     v1::AskResponse r;
-    v1::AskSummary* done = r.mutable_done();
-    done->set_finish_reason(answer->finish_reason);
-    done->set_prompt_tokens(answer->prompt_tokens);
-    done->set_completion_tokens(static_cast<int64_t>(answer->tokens.size()));
-    done->set_frames_used(video.frames_used);
-    done->set_video_tokens(video.video_tokens);
-    done->set_video_cached(job_->video.encoded != nullptr);
-    for (int64_t t : answer->tokens) done->add_tokens(t);
-    done->set_text(answer->text);
-    v1::Timings* t = done->mutable_timings();
-    if (!job_->video.encoded) fill_encode_timings(video.timings, t);
-    t->set_queue_s(queue_s_);
-    t->set_time_to_first_token_s(answer->time_to_first_token_s);
-    t->set_generate_s(answer->decode_s);
-    t->set_tokens_per_s(answer->tokens_per_s());
+    r.set_delta(text);
+    call_->write(std::move(r));
+    return !call_->cancelled();
+  }
+  void finish(StatusOr<v1::AskSummary> result) override {
+    if (!result.ok()) {
+      call_->finish(result.status().code() == StatusCode::kCancelled
+                        ? cancel_status(call_->deadline())
+                        : to_grpc_status(result.status()));
+      return;
+    }
+    v1::AskResponse r;
+    *r.mutable_done() = std::move(*result);
     call_->write(std::move(r));
     call_->finish(grpc::Status::OK);
   }
 
-  Shared* s_;
+ private:
   std::shared_ptr<StreamCall<v1::AskResponse>> call_;
-  std::shared_ptr<AskJob> job_;
-  std::shared_ptr<const EncodedVideo> video_;
-  double queue_s_;
-  std::unique_ptr<pipelines::AskRun> run_;
 };
-
-// Runs on the worker: encodes the video if needed and prefills the question; the answer then goes
-// on as a continuation, decoded together with the other live answers.
-std::unique_ptr<pipelines::Continuation> start_ask(
-    Shared* s, const std::shared_ptr<StreamCall<v1::AskResponse>>& call,
-    const std::shared_ptr<AskJob>& job) {
-  if (call->cancelled()) {
-    call->finish(grpc::Status(grpc::CANCELLED, "cancelled while queued"));
-    return nullptr;
-  }
-  const double queue_s = seconds_since(job->submitted);
-  auto encoded = ensure_encoded(s, job->video, job->encode, call->cancel_flag());
-  if (!encoded.ok()) {
-    call->finish(to_grpc_status(encoded.status().with_context("video " + job->video.describe)));
-    return nullptr;
-  }
-  auto next = std::make_unique<AskContinuation>(s, call, job, *encoded, queue_s);
-  const Status st = next->start();
-  if (!st.ok()) {
-    call->finish(to_grpc_status(st));
-    return nullptr;
-  }
-  return next;
-}
-
-// One batched decode step for every live answer (the worker's AdvanceFn).
-void advance_answers(Shared* s, const std::vector<pipelines::Continuation*>& live) {
-  std::vector<pipelines::AskRun*> runs;
-  for (pipelines::Continuation* c : live) runs.push_back(static_cast<AskContinuation*>(c)->run());
-  const Status st = s->qa->step(runs);  // a failure marks every run failed; each reports it
-  if (!st.ok()) spdlog::error("batched decode step over {} answers failed: {}", runs.size(),
-                              st.to_string());
-}
 
 struct CaptionJob {
   ResolvedVideo video;
@@ -621,20 +462,18 @@ class VideoQaService final : public v1::VideoQa::CallbackService {
     return call.get();
   }
 
+  // Live video pushed as bytes, ingested incrementally (service/stream_video.h).
+  grpc::ServerBidiReactor<v1::StreamChunk, v1::StreamEvent>* StreamVideo(
+      grpc::CallbackServerContext* ctx) override {
+    return start_stream_video(s_, ctx, request_id(s_, ctx), check_auth(s_, ctx));
+  }
+
  private:
   Status admit_ask(grpc::CallbackServerContext* ctx, const v1::AskRequest& request,
                    const std::shared_ptr<StreamCall<v1::AskResponse>>& call) {
     VAMBA_RETURN_IF_ERROR(check_auth(s_, ctx));
-    auto job = std::make_shared<AskJob>();
-    VAMBA_RETURN_IF_ERROR(check_question(request.question(), s_->options.limits));
-    job->question = request.question();
-    VAMBA_ASSIGN_OR_RETURN(job->encode, to_encode_options(request.sampling(), s_->options.limits));
-    VAMBA_ASSIGN_OR_RETURN(job->ask, to_ask_options(request.generation(), s_->options.limits));
-    VAMBA_ASSIGN_OR_RETURN(job->video, resolve_video(s_, request.video(), true));
-    job->submitted = Clock::now();
-    const int64_t cost = ask_cost(job->ask, job->question);
-    Shared* s = s_;
-    return s_->worker->submit_continuing([s, call, job] { return start_ask(s, call, job); }, cost);
+    VAMBA_ASSIGN_OR_RETURN(std::shared_ptr<AskJob> job, make_ask_job(s_, request));
+    return submit_ask(s_, std::make_shared<GrpcAnswerSink>(call), std::move(job));
   }
 
   Status admit_encode(grpc::CallbackServerContext* ctx, const v1::EncodeRequest& request,
@@ -729,6 +568,7 @@ struct Server::Impl {
   std::unique_ptr<VideoQaService> service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<MetricsHttpServer> metrics_http;
+  std::unique_ptr<OpenAiHttpServer> http;  // the OpenAI-compatible API (--http-port)
   int port = 0;
   std::mutex shutdown_mu;
   bool shut_down = false;
@@ -740,6 +580,7 @@ Server::~Server() { shutdown(); }
 
 int Server::port() const { return impl_->port; }
 int Server::metrics_port() const { return impl_->metrics_http ? impl_->metrics_http->port() : -1; }
+int Server::http_port() const { return impl_->http ? impl_->http->port() : -1; }
 
 StatusOr<std::unique_ptr<Server>> Server::start(std::unique_ptr<pipelines::VideoQa> qa,
                                                 const ServerOptions& options) {
@@ -818,6 +659,10 @@ StatusOr<std::unique_ptr<Server>> Server::start(std::unique_ptr<pipelines::Video
     VAMBA_ASSIGN_OR_RETURN(impl->metrics_http, MetricsHttpServer::start(&s.metrics, options.host,
                                                                         options.metrics_port));
   }
+  if (options.http_port >= 0) {
+    VAMBA_ASSIGN_OR_RETURN(impl->http,
+                           OpenAiHttpServer::start(&s, options.host, options.http_port));
+  }
   spdlog::info("vamba.v1.VideoQa listening on {} (port {}), device {}, cache {} MiB{}", address,
                impl->port, s.qa->device().to_string(), options.cache_mb,
                options.auth_token.empty() ? "" : ", bearer auth");
@@ -836,12 +681,16 @@ void Server::shutdown() {
   impl_->shut_down = true;
   spdlog::info("shutting down: draining {} in-flight calls", impl_->shared.in_flight.load());
   impl_->server->GetHealthCheckService()->Shutdown();  // NOT_SERVING for every service
-  const auto grace = std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(
-                         static_cast<int64_t>(impl_->shared.options.shutdown_grace_s * 1000));
+  if (impl_->http) impl_->http->begin_drain();         // /health 503, new requests 503
+  const auto grace_ms = std::chrono::milliseconds(
+      static_cast<int64_t>(impl_->shared.options.shutdown_grace_s * 1000));
+  const auto grace = std::chrono::system_clock::now() + grace_ms;
+  const auto http_grace = std::chrono::steady_clock::now() + grace_ms;
   impl_->server->Shutdown(grace);  // waits for in-flight calls; cancels the rest at the deadline
   impl_->server->Wait();
+  if (impl_->http) impl_->http->drain(http_grace);  // the same for HTTP requests
   impl_->shared.worker->stop();
+  impl_->http.reset();
   impl_->metrics_http.reset();
   spdlog::info("shut down");
 }

@@ -5,7 +5,8 @@
 // Clients that cancel or pass their deadline set the request's cancel flag, which stops decoding
 // and generation at the next frame or token. Besides vamba.v1.VideoQa the server answers the
 // standard grpc.health.v1.Health service and server reflection (both without auth, so load
-// balancers and grpcurl work).
+// balancers and grpcurl work). With ServerOptions::http_port set, the OpenAI-compatible HTTP API
+// (service/openai_http.h) answers beside it from the same worker, queue and video cache.
 #pragma once
 
 #include <memory>
@@ -27,6 +28,10 @@ struct ServerOptions {
   std::string auth_token;  // when set, every vamba.v1 call needs "authorization: Bearer <token>"
   std::string tls_cert_file, tls_key_file;  // both set: TLS; otherwise plaintext
   int metrics_port = -1;                    // < 0: no /metrics; 0: any free port
+  // The OpenAI-compatible HTTP API (service/openai_http.h) on this port, beside gRPC: < 0 off,
+  // 0 any free port. Its model id is served_model_name (empty: "vamba").
+  int http_port = -1;
+  std::string served_model_name;
   // Local paths clients may name as video.uri (see service/source_policy.h); empty: none.
   std::vector<std::string> allowed_roots;
   bool allow_remote_urls = true;  // http(s), rtsp(s), rtmp(s) URLs as video.uri
@@ -44,6 +49,7 @@ class Server {
 
   int port() const;
   int metrics_port() const;  // -1 when off
+  int http_port() const;     // -1 when off
 
   // Health goes NOT_SERVING, no new calls are accepted, in-flight calls finish (cancelled after the
   // grace period), then the worker stops. Idempotent.

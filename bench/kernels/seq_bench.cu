@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/decode_rows.h"
 #include "kernels/conv/causal_conv1d.h"
 #include "kernels/ssd/ssd.h"
 #include "kernels/ssd/ssd_args.cuh"
@@ -318,6 +319,47 @@ void bench_conv(const std::string& name, int64_t L, const char* filter) {
 
 }  // namespace
 
+// The few-row decode kernel (kernels/attention/decode_rows.h): `batch` sequences of one query,
+// each over its own n_k keys (28 q heads, 4 kv heads, d 128); bytes = every sequence's K and V.
+void bench_decode_rows(const std::string& name, int batch, int64_t n_k, const char* filter) {
+  if (!selected(name, filter)) return;
+  Pool pool;
+  const int hq = 28, hkv = 4, d = 128;
+  const double kv_bytes = 2.0 * 2.0 * batch * n_k * hkv * d;
+  const int copies = static_cast<int>(std::max<double>(1, std::ceil(kRotateBytes / kv_bytes)));
+  std::vector<kernels::DecodeRowsParams> ps;
+  for (int c = 0; c < copies; ++c) {
+    kernels::DecodeRowsParams p;
+    p.q = pool.bf16(int64_t{batch} * hq * d);
+    p.o = pool.alloc<__nv_bfloat16>(int64_t{batch} * hq * d);
+    for (int b = 0; b < batch; ++b) {
+      p.k[b] = pool.bf16(n_k * hkv * d);
+      p.v[b] = pool.bf16(n_k * hkv * d);
+      p.kv_len[b] = n_k;
+    }
+    p.batch = batch;
+    p.num_heads = hq;
+    p.num_kv_heads = hkv;
+    p.head_dim = d;
+    p.scale = 1.0f / std::sqrt(static_cast<float>(d));
+    const kernels::DecodeRowsPlan plan = kernels::decode_rows_plan(p);
+    p.num_splits = plan.num_splits;
+    p.workspace = pool.alloc<unsigned char>(static_cast<int64_t>(plan.workspace_bytes));
+    p.workspace_bytes = plan.workspace_bytes;
+    if (const char* why = kernels::decode_rows_can_implement(p)) {
+      std::printf("BENCH name=%s skipped=\"%s\"\n", name.c_str(), why);
+      return;
+    }
+    ps.push_back(p);
+  }
+  const double us = time_us(
+      [&](int i) { BENCH_CHECK(kernels::decode_rows_attention(ps[i % copies], nullptr)); }, 20);
+  const double flops = 4.0 * d * hq * n_k * batch;
+  report(name, us, flops, kv_bytes,
+         "batch=" + std::to_string(batch) + " n_k=" + std::to_string(n_k) +
+             " splits=" + std::to_string(ps[0].num_splits));
+}
+
 int main(int argc, char** argv) {
   const char* filter = argc > 1 ? argv[1] : nullptr;
   cudaDeviceProp prop{};
@@ -350,6 +392,13 @@ int main(int argc, char** argv) {
   }
   bench_attention("cross_attn_q1_k131072", {1, 131072, 28, 4, 128, false, {}}, filter);
   bench_attention("cross_attn_q256_k131072", {256, 131072, 28, 4, 128, false, {}}, filter);
+  // The same one-query decode on the few-row kernel (what decode steps use), and a batch of 8
+  // sequences each over its own text cache (batched self-attention decode).
+  for (int64_t nk : {16384, 131072, 524288}) {
+    bench_decode_rows("decode_rows_q1_k" + std::to_string(nk), 1, nk, filter);
+  }
+  bench_decode_rows("decode_rows_b8_k1024", 8, 1024, filter);
+  bench_decode_rows("decode_rows_b1_k1024", 1, 1024, filter);
   // Causal text prefill and decode against the text KV cache.
   for (int64_t n : {2048, 8192}) {
     bench_attention("prefill_attn_n" + std::to_string(n), {n, n, 28, 4, 128, true, {}}, filter);

@@ -63,19 +63,21 @@ Status SelfAttention::decode_batch(const Tensor& x, const ops::RopeTables& rope,
   VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&q, rope.cos, rope.sin, stream));
   VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&k, rope.cos, rope.sin, stream));
 
-  VAMBA_ASSIGN_OR_RETURN(Tensor attn, Tensor::empty({b, num_heads_, head_dim_}, q.dtype(),
-                                                    q.device()));
+  // Each cache grows by one row, which the batched attention fills with the sequence's new key
+  // and value before attending (append and attention in one launch for the whole batch).
+  std::vector<Tensor> k_caches, v_caches;
+  std::vector<int64_t> lens;
   for (int64_t i = 0; i < b; ++i) {
     KvBuffer* cache = caches[i];
     if (cache == nullptr) return invalid_argument("self-attention decode: null cache");
-    VAMBA_ASSIGN_OR_RETURN(Tensor ki, k.slice_rows(i, i + 1));
-    VAMBA_ASSIGN_OR_RETURN(Tensor vi, v.slice_rows(i, i + 1));
-    VAMBA_ASSIGN_OR_RETURN(Tensor qi, q.slice_rows(i, i + 1));
-    VAMBA_ASSIGN_OR_RETURN(Tensor oi, attn.slice_rows(i, i + 1));
-    VAMBA_RETURN_IF_ERROR(cache->append(ki, vi, stream));
-    VAMBA_RETURN_IF_ERROR(ops::decode_attention(qi, cache->key_storage(), cache->value_storage(),
-                                                cache->length(), 0.0f, &oi, stream));
+    VAMBA_RETURN_IF_ERROR(cache->extend(1, stream));
+    k_caches.push_back(cache->key_storage());
+    v_caches.push_back(cache->value_storage());
+    lens.push_back(cache->length());
   }
+  Tensor attn;  // (B, H, D)
+  VAMBA_RETURN_IF_ERROR(
+      ops::decode_attention_batch(q, k_caches, v_caches, lens, k, v, 0.0f, &attn, stream));
   VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({b, num_heads_ * head_dim_}));
   return o_.forward(attn, out, stream);
 }

@@ -103,4 +103,69 @@ Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_
   return ok_status();
 }
 
+Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_caches,
+                              const std::vector<Tensor>& v_caches,
+                              const std::vector<int64_t>& kv_lens, const Tensor& new_k,
+                              const Tensor& new_v, float scale, Tensor* out, const Stream& stream) {
+  constexpr const char* op = "decode_attention_batch";
+  const Device dev = q.device();
+  const DType act = activation_dtype(dev);
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "q", q, 3, act, dev));
+  const int64_t b = q.dim(0);
+  if (static_cast<int64_t>(k_caches.size()) != b || static_cast<int64_t>(v_caches.size()) != b ||
+      static_cast<int64_t>(kv_lens.size()) != b) {
+    return invalid_argument("decode_attention_batch: " + std::to_string(b) +
+                            " queries need as many caches and lengths");
+  }
+  if (new_k.defined() != new_v.defined()) {
+    return invalid_argument("decode_attention_batch: new_k and new_v go together");
+  }
+  for (int64_t i = 0; i < b; ++i) {
+    const Tensor& k = k_caches[i];
+    const Tensor& v = v_caches[i];
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, "k_cache", k, 3, act, dev));
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, "v_cache", v, 3, act, dev));
+    if (k.shape() != v.shape()) return detail::bad(op, "v_cache", "k_cache's shape", v);
+    VAMBA_RETURN_IF_ERROR(detail::expect_dim(op, "k_cache", k, 2, q.dim(2)));
+    if (k.dim(1) != k_caches[0].dim(1) || k.dim(1) == 0 || q.dim(1) % k.dim(1) != 0) {
+      return detail::bad(op, "k_cache", "with one head count dividing q's", k);
+    }
+    if (kv_lens[i] < 1 || kv_lens[i] > k.dim(0)) {
+      return invalid_argument("decode_attention_batch: kv_len " + std::to_string(kv_lens[i]) +
+                              " of sequence " + std::to_string(i) + " outside [1, capacity " +
+                              std::to_string(k.dim(0)) + "]");
+    }
+  }
+  const int64_t hkv = k_caches.empty() ? 0 : k_caches[0].dim(1);
+  if (new_k.defined()) {
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, "new_k", new_k, 3, act, dev));
+    const Shape want = {b, hkv, q.dim(2)};
+    if (new_k.shape() != want) return detail::bad(op, "new_k", "(B, Hkv, D)", new_k);
+    if (new_v.shape() != want) return detail::bad(op, "new_v", "(B, Hkv, D)", new_v);
+  }
+  VAMBA_RETURN_IF_ERROR(detail::prepare_output(op, "out", out, q.shape(), act, dev));
+  if (b == 0) return ok_status();
+  scale = resolve_scale(scale, q.dim(2));
+  if (q.is_cuda()) {
+    return cuda_backend::decode_attention_batch(q, k_caches, v_caches, kv_lens, new_k, new_v,
+                                                scale, out, stream);
+  }
+  // CPU: store each new row, then attend sequence by sequence.
+  for (int64_t i = 0; i < b; ++i) {
+    if (new_k.defined()) {
+      for (const auto& [src, dst] : {std::pair{&new_k, &k_caches[i]}, std::pair{&new_v, &v_caches[i]}}) {
+        VAMBA_ASSIGN_OR_RETURN(Tensor row, src->slice_rows(i, i + 1));
+        VAMBA_ASSIGN_OR_RETURN(Tensor slot, dst->slice_rows(kv_lens[i] - 1, kv_lens[i]));
+        VAMBA_RETURN_IF_ERROR(slot.copy_from(row, &stream));
+      }
+    }
+    VAMBA_ASSIGN_OR_RETURN(Tensor qi, q.slice_rows(i, i + 1));
+    VAMBA_ASSIGN_OR_RETURN(Tensor oi, out->slice_rows(i, i + 1));
+    const auto p = params_of(qi, k_caches[i], kv_lens[i], scale);
+    kernels::reference::attention(qi.data<float>(), k_caches[i].data<float>(),
+                                  v_caches[i].data<float>(), oi.data<float>(), p);
+  }
+  return ok_status();
+}
+
 }  // namespace vamba::ops

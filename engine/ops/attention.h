@@ -35,4 +35,15 @@ Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float 
 Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                         int64_t kv_len, float scale, Tensor* out, const Stream& stream);
 
+// One decode step of B independent sequences, one query each, every sequence with its own KV
+// cache: q (B, Hq, D); sequence b attends to rows [0, kv_lens[b]) of k_caches[b] / v_caches[b]
+// (each (capacity, Hkv, D), kv_lens[b] ≤ capacity). With new_k / new_v (B, Hkv, D), row
+// kv_lens[b] − 1 of each cache is first set to the sequence's new key / value (the step's own
+// token: append and attention in one pass). The query is the newest position, so no mask applies.
+// out: (B, Hq, D).
+Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_caches,
+                              const std::vector<Tensor>& v_caches,
+                              const std::vector<int64_t>& kv_lens, const Tensor& new_k,
+                              const Tensor& new_v, float scale, Tensor* out, const Stream& stream);
+
 }  // namespace vamba::ops

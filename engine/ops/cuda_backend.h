@@ -69,6 +69,12 @@ Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float 
 Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                         int64_t kv_len, float scale, Tensor* out, const Stream& stream);
 
+// q (B, Hq, D); caches (capacity, Hkv, D) each; new_k/new_v (B, Hkv, D) or both undefined.
+Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_caches,
+                              const std::vector<Tensor>& v_caches,
+                              const std::vector<int64_t>& kv_lens, const Tensor& new_k,
+                              const Tensor& new_v, float scale, Tensor* out, const Stream& stream);
+
 // --- mamba.h ----------------------------------------------------------------------------------
 // zxbcdt (L, in_proj_dim) bf16; conv_w (conv_dim, W) bf16; conv_b (conv_dim) bf16 or undefined;
 // conv_state (W−1, conv_dim) f32 or null; xbc (L, conv_dim) bf16.

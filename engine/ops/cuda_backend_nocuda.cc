@@ -77,6 +77,12 @@ Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_
   return no_cuda("decode_attention");
 }
 
+Status decode_attention_batch(const Tensor&, const std::vector<Tensor>&, const std::vector<Tensor>&,
+                              const std::vector<int64_t>&, const Tensor&, const Tensor&, float,
+                              Tensor*, const Stream&) {
+  return no_cuda("decode_attention_batch");
+}
+
 Status mamba_conv(const Tensor& zxbcdt, const Tensor& conv_w, const Tensor& conv_b,
                   const MambaDims& dims, Tensor* conv_state, Tensor* xbc, const Stream& stream) {
   return no_cuda("mamba_conv");

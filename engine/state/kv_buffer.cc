@@ -48,12 +48,59 @@ Status KvBuffer::append(const Tensor& k, const Tensor& v, const Stream& stream) 
   return ok_status();
 }
 
+Status KvBuffer::extend(int64_t n, const Stream& stream) {
+  if (n < 0) return invalid_argument("KvBuffer::extend: negative row count");
+  const int64_t need = length_ + n;
+  if (need > capacity()) {
+    VAMBA_RETURN_IF_ERROR(reserve(std::max(need, 2 * capacity()), stream));
+  }
+  length_ = need;
+  return ok_status();
+}
+
 Status KvBuffer::truncate(int64_t length) {
   if (length < 0 || length > length_) {
     return out_of_range("KvBuffer::truncate to " + std::to_string(length) + " of " +
                         std::to_string(length_) + " rows");
   }
   length_ = length;
+  return ok_status();
+}
+
+Status KvBuffer::drop_front(int64_t n, const Stream& stream) {
+  if (n < 0 || n > length_) {
+    return out_of_range("KvBuffer::drop_front of " + std::to_string(n) + " of " +
+                        std::to_string(length_) + " rows");
+  }
+  const int64_t keep = length_ - n;
+  if (n == 0 || keep == 0) {
+    length_ = keep;
+    return ok_status();
+  }
+  if (keep <= 8 * n) {
+    // In place, front to back, in chunks of at most n rows: a chunk's source and destination never
+    // overlap, and a chunk only overwrites rows an earlier (stream-ordered) copy already moved.
+    for (Tensor* t : {&keys_, &values_}) {
+      for (int64_t b = 0; b < keep; b += n) {
+        const int64_t e = std::min(keep, b + n);
+        VAMBA_ASSIGN_OR_RETURN(Tensor src, t->slice_rows(n + b, n + e));
+        VAMBA_RETURN_IF_ERROR(copy_rows(t, b, src, stream));
+      }
+    }
+  } else {
+    // Few rows dropped from many: one copy into fresh storage of the same capacity beats many small
+    // chunks (the old storage returns to the stream-ordered allocator after the copy is queued).
+    const int64_t cap = capacity();
+    VAMBA_ASSIGN_OR_RETURN(Tensor k, Tensor::empty({cap, heads_, head_dim_}, dtype_, device_));
+    VAMBA_ASSIGN_OR_RETURN(Tensor v, Tensor::empty({cap, heads_, head_dim_}, dtype_, device_));
+    VAMBA_ASSIGN_OR_RETURN(Tensor old_k, keys_.slice_rows(n, length_));
+    VAMBA_ASSIGN_OR_RETURN(Tensor old_v, values_.slice_rows(n, length_));
+    VAMBA_RETURN_IF_ERROR(copy_rows(&k, 0, old_k, stream));
+    VAMBA_RETURN_IF_ERROR(copy_rows(&v, 0, old_v, stream));
+    keys_ = std::move(k);
+    values_ = std::move(v);
+  }
+  length_ = keep;
   return ok_status();
 }
 

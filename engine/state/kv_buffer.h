@@ -19,8 +19,14 @@ class KvBuffer {
   Status reserve(int64_t capacity, const Stream& stream);
   // Appends k, v: (n, heads, head_dim) in this buffer's dtype and device.
   Status append(const Tensor& k, const Tensor& v, const Stream& stream);
+  // Makes room for n more rows and counts them as valid without writing them: the caller's kernel
+  // fills them (the fused append of batched decode attention).
+  Status extend(int64_t n, const Stream& stream);
   // Forgets rows past `length` (keeps the storage).
   Status truncate(int64_t length);
+  // Forgets the first n rows: rows [n, length) become rows [0, length − n). One pass over the kept
+  // rows; the capacity is unchanged, so a buffer that drops as much as it appends never grows.
+  Status drop_front(int64_t n, const Stream& stream);
 
   int64_t length() const { return length_; }
   int64_t capacity() const { return keys_.defined() ? keys_.dim(0) : 0; }

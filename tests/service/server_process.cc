@@ -50,6 +50,12 @@ bool ServerProcess::start(const std::string& binary, const std::vector<std::stri
     }
     return false;
   }();
+  const bool want_http = [&] {
+    for (const auto& a : args) {
+      if (a == "--http-port") return true;
+    }
+    return false;
+  }();
   std::string line;
   const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
   while (Clock::now() < deadline) {
@@ -72,8 +78,11 @@ bool ServerProcess::start(const std::string& binary, const std::vector<std::stri
     std::fprintf(stderr, "[server stdout] %s\n", line.c_str());
     if (int p = port_after(line, "listening on "); p > 0) port_ = p;
     if (int p = port_after(line, "metrics on "); p > 0) metrics_port_ = p;
+    if (int p = port_after(line, "http on "); p > 0) http_port_ = p;
     line.clear();
-    if (port_ > 0 && (!want_metrics || metrics_port_ > 0)) return true;
+    if (port_ > 0 && (!want_metrics || metrics_port_ > 0) && (!want_http || http_port_ > 0)) {
+      return true;
+    }
   }
   return false;
 }

@@ -809,7 +809,8 @@ TEST_F(ServiceE2e, PythonGrpcClientUsesHealthAndReflection) {
   }
   EXPECT_EQ(
       j.at("methods").get<std::vector<std::string>>(),
-      (std::vector<std::string>{"Ask", "Caption", "DeleteVideo", "EncodeVideo", "UploadVideo"}));
+      (std::vector<std::string>{"Ask", "Caption", "DeleteVideo", "EncodeVideo", "StreamVideo",
+                                "UploadVideo"}));
   const auto& a = j.at("ask");
   ASSERT_EQ(a.at("code"), "OK") << a.dump();
   EXPECT_EQ(a.at("tokens").get<std::vector<int64_t>>(), reference().tokens);
