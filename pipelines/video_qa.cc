@@ -79,8 +79,9 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
   vision::VideoInputOptions input_options;
   input_options.sampling = options.sampling;
   input_options.pre_resize = options.pre_resize;
-  VAMBA_ASSIGN_OR_RETURN(vision::VideoInput loaded,
-                         vision::load_video_input(*decoder, input_options, checkpoint_.preprocessor));
+  VAMBA_ASSIGN_OR_RETURN(
+      vision::VideoInput loaded,
+      vision::load_video_input(*decoder, input_options, checkpoint_.preprocessor));
   video->info = loaded.info;
   vision::VideoPatches patches = std::move(loaded.patches);
   // Decoding and preprocessing are interleaved frame by frame, so they are timed together.
@@ -106,10 +107,11 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
   VAMBA_RETURN_IF_ERROR(lm_->append_video(embeds, &video->state, stream_, options.lm));
   VAMBA_RETURN_IF_ERROR(stream_.synchronize());
   video->timings.video_lm_s = seconds_since(t0);
-  spdlog::debug("encoded {} frames -> {} video tokens (decode {:.3f}s, preprocess {:.3f}s, "
-                "vision {:.3f}s, lm {:.3f}s)",
-                video->frames_used, video->video_tokens, video->timings.decode_s,
-                video->timings.preprocess_s, video->timings.vision_s, video->timings.video_lm_s);
+  spdlog::debug(
+      "encoded {} frames -> {} video tokens (decode {:.3f}s, preprocess {:.3f}s, "
+      "vision {:.3f}s, lm {:.3f}s)",
+      video->frames_used, video->video_tokens, video->timings.decode_s, video->timings.preprocess_s,
+      video->timings.vision_s, video->timings.video_lm_s);
   return std::shared_ptr<const EncodedVideo>(std::move(video));
 }
 
@@ -140,9 +142,8 @@ StatusOr<std::unique_ptr<AskRun>> VideoQa::start_ask(
   gen.on_token = [raw](int64_t token, int64_t index) { return raw->on_token(token, index); };
 
   std::lock_guard<std::mutex> lock(mu_);
-  VAMBA_ASSIGN_OR_RETURN(TextState text,
-                         lm_->new_text_state(stream_, run->answer_.prompt_tokens +
-                                                          options.max_new_tokens));
+  VAMBA_ASSIGN_OR_RETURN(TextState text, lm_->new_text_state(stream_, run->answer_.prompt_tokens +
+                                                                          options.max_new_tokens));
   run->text_ = std::make_unique<TextState>(std::move(text));
   run->sequence_ = std::make_unique<GenerationSequence>(std::move(prompt), &run->video_->state,
                                                         run->text_.get(), std::move(gen));

@@ -57,8 +57,7 @@ class Worker {
   // token budget is full; UNAVAILABLE once stopping.
   Status submit(std::function<void()> job, int64_t tokens = 0);
   // A job that may return a continuation (nullptr: done). Needs an AdvanceFn.
-  Status submit_continuing(std::function<std::unique_ptr<Continuation>()> job,
-                           int64_t tokens = 0);
+  Status submit_continuing(std::function<std::unique_ptr<Continuation>()> job, int64_t tokens = 0);
 
   // Refuses new jobs, runs the ones already queued, and joins the thread. Idempotent.
   void stop();

@@ -227,8 +227,8 @@ struct SsdInputs {
 
 double ssd_flops(const SsdShape& s) {
   // Per token: chunk state 2PN·H, C·S_in 2PN·H, causal within-chunk product Q·P·H, CB Q·N·G.
-  return static_cast<double>(s.L) *
-         (4.0 * s.P * s.N * s.H + static_cast<double>(s.Q) * s.P * s.H + static_cast<double>(s.Q) * s.N * s.G);
+  return static_cast<double>(s.L) * (4.0 * s.P * s.N * s.H + static_cast<double>(s.Q) * s.P * s.H +
+                                     static_cast<double>(s.Q) * s.N * s.G);
 }
 
 double ssd_bytes(const SsdShape& s) {

@@ -1,9 +1,10 @@
 // lm_bench: the hybrid LM at Vamba-Qwen2-VL-7B shapes with random weights.
-//   prefill of M video tokens (every layer's Mamba pass + cross-attention K/V) and a 64-token prompt,
-//   then decode ms/step at batch 1 and 8, and peak GPU memory; each beside its floor.
+//   prefill of M video tokens (every layer's Mamba pass + cross-attention K/V) and a 64-token
+//   prompt, then decode ms/step at batch 1 and 8, and peak GPU memory; each beside its floor.
 // One machine-readable line per case:
 //   bench=lm_prefill video_tokens=16384 ms=... tflops=... floor_ms=... x_floor=... peak_gib=...
-//   bench=lm_decode video_tokens=16384 batch=8 ms_per_step=... tokens_per_s=... floor_ms=... x_floor=...
+//   bench=lm_decode video_tokens=16384 batch=8 ms_per_step=... tokens_per_s=... floor_ms=...
+//   x_floor=...
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -31,7 +32,7 @@ double video_flops(const VambaConfig& c, double m) {
   const double h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
   const double q = mb.chunk_size, n = mb.d_state, p = mb.headdim;
   double per_token = 2 * h * mb.in_proj_dim() + 2 * mb.d_inner() * h  // in_proj, out_proj
-                     + 2 * h * 2 * kv                                   // cross K, V
+                     + 2 * h * 2 * kv                                 // cross K, V
                      + 2 * q * n * mb.ngroups + mb.nheads() * (2 * q * p + 4 * n * p);  // SSD
   return per_token * m * c.num_hidden_layers;
 }
@@ -39,10 +40,10 @@ double video_flops(const VambaConfig& c, double m) {
 // FLOPs of an n-token prompt against m video tokens (logits for the last position only).
 double text_flops(const VambaConfig& c, double n, double m) {
   const double h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
-  const double dense = 2 * h * (h + 2 * kv) + 2 * h * h     // self q,k,v,o
-                       + 2 * h * h + 2 * h * h              // cross q, o
-                       + 3 * 2 * h * c.intermediate_size;   // MLP
-  const double attn = 4 * n * n / 2 * h + 4 * n * m * h;    // causal self + cross
+  const double dense = 2 * h * (h + 2 * kv) + 2 * h * h    // self q,k,v,o
+                       + 2 * h * h + 2 * h * h             // cross q, o
+                       + 3 * 2 * h * c.intermediate_size;  // MLP
+  const double attn = 4 * n * n / 2 * h + 4 * n * m * h;   // causal self + cross
   return (dense * n + attn) * c.num_hidden_layers + 2 * h * c.vocab_size;
 }
 
@@ -107,9 +108,9 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
     }
     for (int64_t r = 0; r < m; r += 4096) {
       const int64_t rows = std::min<int64_t>(4096, m - r);
-      auto piece = Tensor::from_floats({rows, config.hidden_size},
-                                       std::vector<float>(host.begin(), host.begin() + rows * config.hidden_size),
-                                       DType::kBF16);
+      auto piece = Tensor::from_floats(
+          {rows, config.hidden_size},
+          std::vector<float>(host.begin(), host.begin() + rows * config.hidden_size), DType::kBF16);
       auto dst = embeds->slice_rows(r, r + rows);
       if (!piece.ok() || !dst.ok() || !dst->copy_from(*piece, nullptr).ok()) return 1;
     }
@@ -120,7 +121,8 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
     if (st.ok()) st = stream->synchronize();
     const double video_s = now_s() - ts;
     if (!st.ok()) {
-      printf("bench=lm_prefill video_tokens=%lld error=\"%s\"\n", (long long)m, st.to_string().c_str());
+      printf("bench=lm_prefill video_tokens=%lld error=\"%s\"\n", (long long)m,
+             st.to_string().c_str());
       continue;
     }
     auto text = (*lm)->new_text_state(*stream, prompt_len + decode_steps + 1);
@@ -130,7 +132,8 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
     if (st.ok()) st = stream->synchronize();
     const double text_s = now_s() - ts;
     if (!st.ok()) {
-      printf("bench=lm_prefill video_tokens=%lld error=\"%s\"\n", (long long)m, st.to_string().c_str());
+      printf("bench=lm_prefill video_tokens=%lld error=\"%s\"\n", (long long)m,
+             st.to_string().c_str());
       continue;
     }
     if (warmup) {
@@ -142,11 +145,12 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
     auto alloc = allocator_for(*device);
     const double peak_gib =
         alloc.ok() ? (*alloc)->stats().peak_in_use_bytes / double(1ull << 30) : 0.0;
-    printf("bench=lm_prefill device=%s video_tokens=%lld prompt=%d ms=%.1f video_ms=%.1f "
-           "text_ms=%.1f tflops=%.1f floor_ms=%.1f x_floor=%.2f peak_gib=%.2f\n",
-           device->to_string().c_str(), (long long)m, prompt_len, total_s * 1e3, video_s * 1e3,
-           text_s * 1e3, flops / total_s / 1e12, flops / kPeakFlops * 1e3,
-           total_s / (flops / kPeakFlops), peak_gib);
+    printf(
+        "bench=lm_prefill device=%s video_tokens=%lld prompt=%d ms=%.1f video_ms=%.1f "
+        "text_ms=%.1f tflops=%.1f floor_ms=%.1f x_floor=%.2f peak_gib=%.2f\n",
+        device->to_string().c_str(), (long long)m, prompt_len, total_s * 1e3, video_s * 1e3,
+        text_s * 1e3, flops / total_s / 1e12, flops / kPeakFlops * 1e3,
+        total_s / (flops / kPeakFlops), peak_gib);
     fflush(stdout);
 
     // Decode: greedy steps at batch 1 and 8. Batch 8 is eight questions about this video (the
@@ -156,7 +160,10 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
       std::vector<DecodeRequest> requests;
       for (int b = 0; b < batch && st.ok(); ++b) {
         auto t = (*lm)->new_text_state(*stream, prompt_len + decode_steps + 2);
-        if (!t.ok()) { st = t.status(); break; }
+        if (!t.ok()) {
+          st = t.status();
+          break;
+        }
         texts.push_back(std::move(*t));
       }
       for (int b = 0; b < batch && st.ok(); ++b) {
@@ -166,7 +173,10 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
         st = (*lm)->forward_text(p, *video_state, &texts[b], &o, *stream);
         if (!st.ok()) break;
         auto id = ops::argmax(o.logits_last, *stream);
-        if (!id.ok()) { st = id.status(); break; }
+        if (!id.ok()) {
+          st = id.status();
+          break;
+        }
         requests.push_back({*id, &*video_state, &texts[b]});
       }
       std::vector<double> step_ms, enqueue_ms;
@@ -179,7 +189,10 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
         for (int b = 0; b < batch && st.ok(); ++b) {  // each argmax synchronises
           auto row = logits.slice_rows(b, b + 1);
           auto id = row.ok() ? ops::argmax(*row, *stream) : StatusOr<int64_t>(row.status());
-          if (!id.ok()) { st = id.status(); break; }
+          if (!id.ok()) {
+            st = id.status();
+            break;
+          }
           requests[b].token = *id;
         }
         step_ms.push_back((now_s() - ts) * 1e3);
@@ -198,10 +211,11 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
       const double bytes = decode_bytes(config, m, 0) +
                            batch * decode_bytes_text(config, prompt_len + decode_steps / 2.0);
       const double floor_ms = bytes / kPeakBytes * 1e3;
-      printf("bench=lm_decode device=%s video_tokens=%lld batch=%d ms_per_step=%.2f "
-             "host_enqueue_ms=%.2f tokens_per_s=%.1f floor_ms=%.2f x_floor=%.2f\n",
-             device->to_string().c_str(), (long long)m, batch, med,
-             enqueue_ms[enqueue_ms.size() / 2], batch * 1e3 / med, floor_ms, med / floor_ms);
+      printf(
+          "bench=lm_decode device=%s video_tokens=%lld batch=%d ms_per_step=%.2f "
+          "host_enqueue_ms=%.2f tokens_per_s=%.1f floor_ms=%.2f x_floor=%.2f\n",
+          device->to_string().c_str(), (long long)m, batch, med, enqueue_ms[enqueue_ms.size() / 2],
+          batch * 1e3 / med, floor_ms, med / floor_ms);
       fflush(stdout);
     }
   }

@@ -95,8 +95,8 @@ Status decode_step(const VambaLm& lm, const std::vector<GenerationSequence*>& se
   Tensor logits;  // (B, vocab) f32
   VAMBA_RETURN_IF_ERROR(lm.decode_step(batch, &logits, stream));
   for (size_t i = 0; i < live.size(); ++i) {
-    VAMBA_ASSIGN_OR_RETURN(Tensor row, logits.slice_rows(static_cast<int64_t>(i),
-                                                         static_cast<int64_t>(i) + 1));
+    VAMBA_ASSIGN_OR_RETURN(Tensor row,
+                           logits.slice_rows(static_cast<int64_t>(i), static_cast<int64_t>(i) + 1));
     VAMBA_ASSIGN_OR_RETURN(row, row.reshape({lm.vocab_size()}));
     VAMBA_RETURN_IF_ERROR(live[i]->accept(row, stream));
   }

@@ -51,8 +51,8 @@ Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const Kv
   Tensor q;
   VAMBA_RETURN_IF_ERROR(q_.forward(x, &q, stream));
   VAMBA_ASSIGN_OR_RETURN(q, q.reshape({b, num_heads_, head_dim_}));
-  VAMBA_ASSIGN_OR_RETURN(Tensor attn, Tensor::empty({b, num_heads_, head_dim_}, q.dtype(),
-                                                    q.device()));
+  VAMBA_ASSIGN_OR_RETURN(Tensor attn,
+                         Tensor::empty({b, num_heads_, head_dim_}, q.dtype(), q.device()));
   for (int64_t begin = 0; begin < b;) {
     const KvBuffer* kv = video_kvs[begin];
     if (kv == nullptr) return invalid_argument("cross-attention batch: null video");

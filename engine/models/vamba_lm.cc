@@ -273,10 +273,10 @@ Status VambaLm::decode_step(const std::vector<DecodeRequest>& batch, Tensor* log
     positions[i] = positions[b + i] = positions[2 * b + i] = r.text->length;
   }
   VAMBA_ASSIGN_OR_RETURN(Tensor position_ids, Tensor::from_int64({3, b}, positions));
-  VAMBA_ASSIGN_OR_RETURN(ops::RopeTables rope,
-                         ops::mrope_tables(position_ids, config_.head_dim(), config_.mrope_section,
-                                           static_cast<float>(config_.rope_theta), device_,
-                                           stream));
+  VAMBA_ASSIGN_OR_RETURN(
+      ops::RopeTables rope,
+      ops::mrope_tables(position_ids, config_.head_dim(), config_.mrope_section,
+                        static_cast<float>(config_.rope_theta), device_, stream));
   VAMBA_ASSIGN_OR_RETURN(Tensor id_tensor, ids_tensor(ids, stream));
   Tensor h;  // (B, hidden)
   VAMBA_RETURN_IF_ERROR(ops::embedding(embed_, id_tensor, &h, stream));
@@ -304,9 +304,8 @@ Status VambaLm::decode_step(const std::vector<DecodeRequest>& batch, Tensor* log
     x = next_x;
   }
   for (const DecodeRequest& r : batch) r.text->length += 1;
-  VAMBA_RETURN_IF_ERROR(
-      ops::detail::prepare_output("decode_step", "logits", logits, {b, vocab_size()}, DType::kF32,
-                                  device_));
+  VAMBA_RETURN_IF_ERROR(ops::detail::prepare_output("decode_step", "logits", logits,
+                                                    {b, vocab_size()}, DType::kF32, device_));
   return ops::linear(x, lm_head_, Tensor(), logits, stream);
 }
 

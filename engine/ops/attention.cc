@@ -147,13 +147,14 @@ Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_cach
   if (b == 0) return ok_status();
   scale = resolve_scale(scale, q.dim(2));
   if (q.is_cuda()) {
-    return cuda_backend::decode_attention_batch(q, k_caches, v_caches, kv_lens, new_k, new_v,
-                                                scale, out, stream);
+    return cuda_backend::decode_attention_batch(q, k_caches, v_caches, kv_lens, new_k, new_v, scale,
+                                                out, stream);
   }
   // CPU: store each new row, then attend sequence by sequence.
   for (int64_t i = 0; i < b; ++i) {
     if (new_k.defined()) {
-      for (const auto& [src, dst] : {std::pair{&new_k, &k_caches[i]}, std::pair{&new_v, &v_caches[i]}}) {
+      for (const auto& [src, dst] :
+           {std::pair{&new_k, &k_caches[i]}, std::pair{&new_v, &v_caches[i]}}) {
         VAMBA_ASSIGN_OR_RETURN(Tensor row, src->slice_rows(i, i + 1));
         VAMBA_ASSIGN_OR_RETURN(Tensor slot, dst->slice_rows(kv_lens[i] - 1, kv_lens[i]));
         VAMBA_RETURN_IF_ERROR(slot.copy_from(row, &stream));

@@ -22,7 +22,7 @@ namespace {
 using bf16 = __nv_bfloat16;
 
 constexpr int kWarps = 4;
-constexpr int kUnroll = 4;           // keys in flight per warp
+constexpr int kUnroll = 4;  // keys in flight per warp
 // Each warp's keys form one dependency chain (a running max and sum per head), so short ranges
 // per block matter more than the combine's extra traffic: splits keep ≥ 64 keys (one unrolled
 // iteration per warp).
@@ -88,8 +88,8 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
   for (int h = 0; h < G; ++h) {
     const int head = kvh * g + (h < g ? h : 0);
-    load_row<VEC>(static_cast<const bf16*>(p.q) + (static_cast<int64_t>(b) * p.num_heads + head) *
-                                                      D + lane * VEC,
+    load_row<VEC>(static_cast<const bf16*>(p.q) +
+                      (static_cast<int64_t>(b) * p.num_heads + head) * D + lane * VEC,
                   q[h]);
 #pragma unroll
     for (int i = 0; i < VEC; ++i) {
@@ -201,7 +201,8 @@ __global__ void decode_rows_combine(const DecodeRowsParams p, int head_dim, cons
       sum += w;
       out += w * part_o[(row * splits + s) * head_dim + d];
     }
-    static_cast<bf16*>(p.o)[row * head_dim + d] = __float2bfloat16_rn(sum > 0.0f ? out / sum : 0.0f);
+    static_cast<bf16*>(p.o)[row * head_dim + d] =
+        __float2bfloat16_rn(sum > 0.0f ? out / sum : 0.0f);
   }
 }
 
@@ -239,8 +240,8 @@ int64_t keys_per_split(const DecodeRowsParams& p) {
 template <int D, int G>
 void launch(const DecodeRowsParams& p, float* part_o, float* part_lse, cudaStream_t stream) {
   const dim3 grid(p.num_splits, p.num_kv_heads, p.batch);
-  decode_rows_kernel<D, G><<<grid, kWarps * 32, 0, stream>>>(p, keys_per_split(p), part_o,
-                                                             part_lse);
+  decode_rows_kernel<D, G>
+      <<<grid, kWarps * 32, 0, stream>>>(p, keys_per_split(p), part_o, part_lse);
 }
 
 template <int D>

@@ -48,10 +48,9 @@ TEST(WorkerBatch, ContinuationsAreAdvancedTogetherWithinTheBatchLimit) {
     for (Continuation* c : live) static_cast<Counter*>(c)->step();
   });
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(worker
-                    .submit_continuing(
-                        [&, i] { return std::make_unique<Counter>(4 + i, &finished); }, 10)
-                    .ok());
+    ASSERT_TRUE(
+        worker.submit_continuing([&, i] { return std::make_unique<Counter>(4 + i, &finished); }, 10)
+            .ok());
   }
   open.set_value();
   worker.stop();  // drains the queue and the live continuations
@@ -69,12 +68,12 @@ TEST(WorkerBatch, PlainJobsRunBetweenStepsAndFinishedContinuationsEndAtOnce) {
   Worker worker("test", WorkerLimits{}, [&](const std::vector<Continuation*>& live) {
     for (Continuation* c : live) static_cast<Counter*>(c)->step();
   });
-  ASSERT_TRUE(worker.submit_continuing([&] { return std::make_unique<Counter>(50, &finished); })
-                  .ok());
+  ASSERT_TRUE(
+      worker.submit_continuing([&] { return std::make_unique<Counter>(50, &finished); }).ok());
   ASSERT_TRUE(worker.submit([&] { plain.fetch_add(1); }).ok());
   // Done on return: finished without any advance.
-  ASSERT_TRUE(worker.submit_continuing([&] { return std::make_unique<Counter>(0, &finished); })
-                  .ok());
+  ASSERT_TRUE(
+      worker.submit_continuing([&] { return std::make_unique<Counter>(0, &finished); }).ok());
   ASSERT_TRUE(worker.submit_continuing([] { return std::unique_ptr<Continuation>(); }).ok());
   worker.stop();
   EXPECT_EQ(plain.load(), 1);
@@ -91,8 +90,8 @@ TEST(WorkerBatch, AnAdvanceThatThrowsFinishesTheLiveOnesInsteadOfLooping) {
   std::atomic<int> finished{0};
   Worker worker("test", WorkerLimits{},
                 [](const std::vector<Continuation*>&) { throw std::runtime_error("bug"); });
-  ASSERT_TRUE(worker.submit_continuing([&] { return std::make_unique<Counter>(5, &finished); })
-                  .ok());
+  ASSERT_TRUE(
+      worker.submit_continuing([&] { return std::make_unique<Counter>(5, &finished); }).ok());
   worker.stop();
   EXPECT_EQ(finished.load(), 1);
 }
