@@ -208,7 +208,7 @@ TEST(SeqSsd, ModelWidths7B) {
 
 TEST(SeqSsd, LongVideoTinyWidth) {
   SEQ_REQUIRE_DEVICE();
-  if (emulated()) GTEST_SKIP() << "10^5 steps are for the device";
+  if (emulated()) GTEST_SKIP() << "no GPU (CPU emulation): 10^5 steps run in the device build";
   // ≥ 100K video tokens, tiny width: 1,600+ chunks of carried fp32 state.
   check_against_reference({"long_tiny", 102400 + 37, 8, 32, 1, 16, 64},
                           {SsdImpl::kChunked, SsdImpl::kRecurrent}, 400);

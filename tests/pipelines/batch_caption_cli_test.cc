@@ -114,7 +114,8 @@ std::map<std::string, nlohmann::json> by_path(const std::vector<nlohmann::json>&
 class CaptionCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::ffmpeg_available() || !clips().ok) GTEST_SKIP() << "no ffmpeg CLI for the clips";
+    if (!testing::ffmpeg_available() || !clips().ok)
+      GTEST_FAIL() << "the ffmpeg CLI could not make the clips";
   }
   // The uninterrupted run over the whole folder, made once.
   static const std::map<std::string, nlohmann::json>& whole() {

@@ -34,7 +34,7 @@ const std::string& ts_clip() {
 }
 
 #define SKIP_WITHOUT_CLIP() \
-  if (ts_clip().empty()) GTEST_SKIP() << "the ffmpeg CLI could not make the test clip"
+  if (ts_clip().empty()) GTEST_FAIL() << "the ffmpeg CLI could not make the test clip"
 
 // Writes `bytes` into `pipe` in uneven chunks from another thread, then closes it.
 std::thread feed(std::shared_ptr<vision::BytePipe> pipe, std::vector<uint8_t> bytes) {

@@ -55,7 +55,7 @@ Events parse(const std::string& out) {
 class StreamCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::ffmpeg_available()) GTEST_SKIP() << "no ffmpeg CLI for the stream";
+    if (!testing::ffmpeg_available()) GTEST_FAIL() << "the ffmpeg CLI is needed for the stream";
   }
 };
 

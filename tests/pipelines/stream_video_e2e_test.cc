@@ -75,7 +75,8 @@ class StreamVideoE2e : public ::testing::Test {
     }
   }
   void SetUp() override {
-    if (!testing::ffmpeg_available() || ts_clip().empty()) GTEST_SKIP() << "no ffmpeg CLI";
+    if (!testing::ffmpeg_available() || ts_clip().empty())
+      GTEST_FAIL() << "the ffmpeg CLI could not make the test clip";
     ASSERT_NE(server_, nullptr) << "vamba serve did not start";
     stub_ = v1::VideoQa::NewStub(
         grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));

@@ -1,8 +1,13 @@
 #include "vision/decode/ffmpeg_util.h"
 
+extern "C" {
+#include <libavutil/display.h>
+}
+
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <mutex>
 
@@ -91,6 +96,46 @@ Status status_from_averror(int averror, SourceKind kind, const std::string& what
   }
   if (network) return unavailable(message);
   return invalid_argument(message);
+}
+
+void InterruptState::arm(std::chrono::milliseconds budget) {
+  deadline = budget.count() > 0 ? std::chrono::steady_clock::now() + budget
+                                : std::chrono::steady_clock::time_point::max();
+  cancelled = timed_out = false;
+}
+
+int interrupt_callback(void* opaque) {
+  auto* state = static_cast<InterruptState*>(opaque);
+  if (state->cancel && state->cancel->load(std::memory_order_relaxed)) {
+    state->cancelled = true;
+    return 1;
+  }
+  if (std::chrono::steady_clock::now() > state->deadline) {
+    state->timed_out = true;
+    return 1;
+  }
+  return 0;
+}
+
+int display_rotation(const AVStream* stream, const std::string& label) {
+  size_t size = 0;
+  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
+  if (!data || size < 9 * sizeof(int32_t)) return 0;
+  const auto* matrix = reinterpret_cast<const int32_t*>(data);
+  double theta = -av_display_rotation_get(matrix);
+  if (std::isnan(theta)) return 0;
+  theta -= 360.0 * std::floor(theta / 360.0 + 0.9 / 360.0);
+  const int quarter = static_cast<int>(std::lround(theta / 90.0)) % 4;
+  if (std::fabs(theta - quarter * 90.0) > 1.0) {
+    spdlog::warn("{}: display rotation {:.1f} degrees is not a right angle; ignored", label, theta);
+    return 0;
+  }
+  // A negative determinant means the matrix also mirrors the picture.
+  const double det =
+      static_cast<double>(matrix[0]) * matrix[4] - static_cast<double>(matrix[1]) * matrix[3];
+  if (det < 0)
+    spdlog::warn("{}: display matrix mirrors the picture; the flip is not applied", label);
+  return quarter * 90;
 }
 
 }  // namespace vamba::vision::ffmpeg

@@ -9,6 +9,8 @@ extern "C" {
 #include <libavutil/frame.h>
 }
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -49,5 +51,25 @@ void install_log_hook();
 // The calling thread's last FFmpeg error line ("" if none); clear_last_log() forgets it.
 std::string last_log_line();
 void clear_last_log();
+
+// What FFmpeg's interrupt callback checks during blocking I/O (install with
+// fmt->interrupt_callback = {&interrupt_callback, &state}): returning 1 aborts the call with
+// AVERROR_EXIT, and the flags tell a cancellation from a timeout afterwards.
+struct InterruptState {
+  std::shared_ptr<const std::atomic<bool>> cancel;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool cancelled = false;
+  bool timed_out = false;
+
+  // The next blocking calls must finish within `budget` (≤ 0: no deadline, only cancellation).
+  void arm(std::chrono::milliseconds budget);
+  void arm_cancel_only() { arm(std::chrono::milliseconds(0)); }
+};
+int interrupt_callback(void* opaque);  // opaque: InterruptState*
+
+// Clockwise degrees the picture must be turned for display, from the stream's display matrix
+// (the ffmpeg CLI's autorotate rule); 0 where there is none or it is not a right angle (logged
+// with `label`, as is a mirroring matrix, whose flip is not applied).
+int display_rotation(const AVStream* stream, const std::string& label);
 
 }  // namespace vamba::vision::ffmpeg

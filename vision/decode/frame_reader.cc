@@ -1,9 +1,5 @@
 #include "vision/decode/frame_reader.h"
 
-extern "C" {
-#include <libavutil/display.h>
-}
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -21,47 +17,9 @@ using ffmpeg::SourceKind;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Decode errors in a row tolerated before the stream is declared garbage (single damaged packets
 // are normal on lossy live sources; FFmpeg conceals them).
 constexpr int kMaxConsecutiveErrors = 64;
-
-struct Interrupt {
-  std::shared_ptr<const std::atomic<bool>> cancel;
-  Clock::time_point deadline = Clock::time_point::max();
-  bool cancelled = false;
-  bool timed_out = false;
-  void arm(std::chrono::milliseconds budget) {
-    deadline = budget.count() > 0 ? Clock::now() + budget : Clock::time_point::max();
-    cancelled = timed_out = false;
-  }
-};
-
-int on_interrupt(void* opaque) {
-  auto* s = static_cast<Interrupt*>(opaque);
-  if (s->cancel && s->cancel->load(std::memory_order_relaxed)) {
-    s->cancelled = true;
-    return 1;
-  }
-  if (Clock::now() > s->deadline) {
-    s->timed_out = true;
-    return 1;
-  }
-  return 0;
-}
-
-// Clockwise quarter turns of the stream's display matrix (0 when none or not a right angle).
-int display_rotation(const AVStream* stream) {
-  size_t size = 0;
-  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
-  if (!data || size < 9 * sizeof(int32_t)) return 0;
-  double theta = -av_display_rotation_get(reinterpret_cast<const int32_t*>(data));
-  if (std::isnan(theta)) return 0;
-  theta -= 360.0 * std::floor(theta / 360.0 + 0.9 / 360.0);
-  const int quarter = static_cast<int>(std::lround(theta / 90.0)) % 4;
-  return std::fabs(theta - quarter * 90.0) > 1.0 ? 0 : quarter * 90;
-}
 
 // "pipe:N" / "-" -> N, else -1.
 int pipe_fd(const std::string& source) {
@@ -81,7 +39,7 @@ struct FrameReader::Impl {
   SourceKind kind = SourceKind::kFile;
   std::string label;
   DecodeOptions options;
-  Interrupt interrupt;
+  ffmpeg::InterruptState interrupt;
   std::unique_ptr<ffmpeg::PipeIo> pipe_io;  // outlives fmt
   AVFormatContext* fmt = nullptr;
   ffmpeg::CodecContextPtr codec;
@@ -135,7 +93,7 @@ Status FrameReader::Impl::open(const std::string& url) {
   frame.reset(av_frame_alloc());
   fmt = avformat_alloc_context();
   if (!packet || !frame || !fmt) return resource_exhausted("cannot allocate FFmpeg contexts");
-  fmt->interrupt_callback.callback = &on_interrupt;
+  fmt->interrupt_callback.callback = &ffmpeg::interrupt_callback;
   fmt->interrupt_callback.opaque = &interrupt;
   if (pipe_io) {
     fmt->pb = pipe_io->context();
@@ -205,7 +163,7 @@ Status FrameReader::Impl::open(const std::string& url) {
   frame_period = 1.0 / info.fps;
   info.coded_width = stream->codecpar->width;
   info.coded_height = stream->codecpar->height;
-  info.rotation = display_rotation(stream);
+  info.rotation = ffmpeg::display_rotation(stream, label);
   const bool swap = info.rotation == 90 || info.rotation == 270;
   info.width = swap ? info.coded_height : info.coded_width;
   info.height = swap ? info.coded_width : info.coded_height;

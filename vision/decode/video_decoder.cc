@@ -1,7 +1,6 @@
 #include "vision/decode/video_decoder.h"
 
 extern "C" {
-#include <libavutil/display.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/mathematics.h>
 }
@@ -22,12 +21,13 @@ extern "C" {
 
 namespace vamba::vision {
 
+using ffmpeg::display_rotation;
 using ffmpeg::FramePtr;
+using ffmpeg::interrupt_callback;
+using ffmpeg::InterruptState;
 using ffmpeg::SourceKind;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // Decode errors in a row tolerated before the input is declared corrupt (FFmpeg conceals single
 // damaged packets; a long run means the stream is garbage).
@@ -37,60 +37,7 @@ constexpr double kForwardWindowSeconds = 2.0;
 // Seeks that land after the target are retried this many times, each further back.
 constexpr int kMaxSeekRetries = 6;
 
-// FFmpeg polls this during blocking I/O; returning 1 aborts the operation with AVERROR_EXIT.
-struct InterruptState {
-  std::shared_ptr<const std::atomic<bool>> cancel;
-  Clock::time_point deadline = Clock::time_point::max();
-  bool cancelled = false;
-  bool timed_out = false;
-
-  void arm(std::chrono::milliseconds budget) {
-    deadline = Clock::now() + budget;
-    cancelled = timed_out = false;
-  }
-  void arm_cancel_only() {
-    deadline = Clock::time_point::max();
-    cancelled = timed_out = false;
-  }
-};
-
-int interrupt_callback(void* opaque) {
-  auto* state = static_cast<InterruptState*>(opaque);
-  if (state->cancel && state->cancel->load(std::memory_order_relaxed)) {
-    state->cancelled = true;
-    return 1;
-  }
-  if (Clock::now() > state->deadline) {
-    state->timed_out = true;
-    return 1;
-  }
-  return 0;
-}
-
 bool valid_rational(AVRational r) { return r.num > 0 && r.den > 0; }
-
-// Clockwise degrees the picture must be turned for display, from the stream's display matrix
-// (the ffmpeg CLI's autorotate rule); 0 where there is none or it is not a right angle.
-int display_rotation(const AVStream* stream, const std::string& label) {
-  size_t size = 0;
-  const uint8_t* data = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, &size);
-  if (!data || size < 9 * sizeof(int32_t)) return 0;
-  const auto* matrix = reinterpret_cast<const int32_t*>(data);
-  double theta = -av_display_rotation_get(matrix);
-  if (std::isnan(theta)) return 0;
-  theta -= 360.0 * std::floor(theta / 360.0 + 0.9 / 360.0);
-  const int quarter = static_cast<int>(std::lround(theta / 90.0)) % 4;
-  if (std::fabs(theta - quarter * 90.0) > 1.0) {
-    spdlog::warn("{}: display rotation {:.1f} degrees is not a right angle; ignored", label, theta);
-    return 0;
-  }
-  // A negative determinant means the matrix also mirrors the picture.
-  const double det =
-      static_cast<double>(matrix[0]) * matrix[4] - static_cast<double>(matrix[1]) * matrix[3];
-  if (det < 0)
-    spdlog::warn("{}: display matrix mirrors the picture; the flip is not applied", label);
-  return quarter * 90;
-}
 
 enum AVPixelFormat pick_hw_format(AVCodecContext* ctx, const enum AVPixelFormat* formats);
 
