@@ -2,11 +2,14 @@
 
 #include "engine/state/video_window.h"
 #include "pipelines/ask_run.h"
-#include "vision/preprocess/video_input.h"
+#include "pipelines/pair_producer.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <thread>
 
 namespace vamba::pipelines {
 namespace {
@@ -16,13 +19,25 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+bool is_local_file(const std::string& source) {
+  if (source.empty() || vision::is_url(source)) return false;
+  std::error_code ec;
+  return std::filesystem::is_regular_file(source, ec);
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<VideoQa>> VideoQa::load(const std::string& model_dir, Device device) {
+  VAMBA_ASSIGN_OR_RETURN(Checkpoint checkpoint, Checkpoint::open(model_dir));
+  return load(std::move(checkpoint), model_dir, device);
+}
+
+StatusOr<std::unique_ptr<VideoQa>> VideoQa::load(Checkpoint checkpoint,
+                                                 const std::string& tokenizer_dir, Device device) {
   std::unique_ptr<VideoQa> qa(new VideoQa());
   qa->device_ = device;
-  VAMBA_ASSIGN_OR_RETURN(qa->checkpoint_, Checkpoint::open(model_dir));
-  VAMBA_ASSIGN_OR_RETURN(qa->tokenizer_, Tokenizer::load(model_dir));
+  qa->checkpoint_ = std::move(checkpoint);
+  VAMBA_ASSIGN_OR_RETURN(qa->tokenizer_, Tokenizer::load(tokenizer_dir));
   VAMBA_ASSIGN_OR_RETURN(qa->specials_, qwen2_special_tokens(*qa->tokenizer_));
   VAMBA_ASSIGN_OR_RETURN(qa->stream_, Stream::create(device));
   VAMBA_ASSIGN_OR_RETURN(vision::VisionTower tower,
@@ -66,52 +81,109 @@ Status VideoQa::drop_oldest_video_tokens(VideoState* state, int64_t n) {
 StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& input,
                                                               const VideoEncodeOptions& options) {
   auto video = std::make_shared<EncodedVideo>();
+  const auto t_start = Clock::now();
 
-  auto t0 = Clock::now();
-  std::unique_ptr<vision::VideoDecoder> decoder;
-  if (input.bytes) {
-    VAMBA_ASSIGN_OR_RETURN(decoder, vision::VideoDecoder::open_memory(input.bytes, options.decode));
-  } else {
-    VAMBA_ASSIGN_OR_RETURN(decoder, vision::VideoDecoder::open(input.source, options.decode));
+  // Extra decoders for parallel sparse decoding read the same bytes or the same local file; a URL
+  // or a pipe keeps its single session.
+  const bool reopenable = input.bytes != nullptr || is_local_file(input.source);
+  vision::DecodeOptions decode = options.decode;
+  const int workers = !reopenable ? 1
+                      : options.decode_workers > 0
+                          ? options.decode_workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The workers share the cores: FFmpeg's own threads split them rather than multiply them.
+  if (decode.threads == 0 && workers > 1) {
+    decode.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / workers));
   }
-  // Sample, decode (each frame pre-resized as it arrives) and run the processor: the same path as
-  // `vamba preprocess` (vision/preprocess/video_input.h).
-  vision::VideoInputOptions input_options;
-  input_options.sampling = options.sampling;
-  input_options.pre_resize = options.pre_resize;
+  DecoderFactory open = [input, decode]() -> StatusOr<std::unique_ptr<vision::VideoDecoder>> {
+    if (input.bytes) return vision::VideoDecoder::open_memory(input.bytes, decode);
+    return vision::VideoDecoder::open(input.source, decode);
+  };
+  VAMBA_ASSIGN_OR_RETURN(std::unique_ptr<vision::VideoDecoder> decoder, open());
+  video->info = decoder->info();
   VAMBA_ASSIGN_OR_RETURN(
-      vision::VideoInput loaded,
-      vision::load_video_input(*decoder, input_options, checkpoint_.preprocessor));
-  video->info = loaded.info;
-  vision::VideoPatches patches = std::move(loaded.patches);
-  // Decoding and preprocessing are interleaved frame by frame, so they are timed together.
-  video->timings.decode_s = seconds_since(t0);
+      std::vector<vision::FrameSample> samples,
+      vision::sample_frames(video->info.frame_count, video->info.fps, options.sampling));
+
+  // Decode and preprocess pair by pair on the workers while this thread runs the vision tower and
+  // the LM's video pass on the pairs already done (pipelines/pair_producer.h).
+  PairProducerOptions pairs_options;
+  pairs_options.workers = workers;
+  pairs_options.pre_resize = options.pre_resize;
+  VAMBA_ASSIGN_OR_RETURN(
+      std::unique_ptr<PairProducer> producer,
+      PairProducer::start(std::move(decoder), reopenable ? open : DecoderFactory(),
+                          std::move(samples), checkpoint_.preprocessor, pairs_options));
+
+  const int64_t merge = checkpoint_.config.vision.spatial_merge_size;
+  int64_t pairs_per_batch = 0;
+  double wait_s = 0;
+  int64_t done = 0;
+  while (done < producer->pair_count()) {
+    // The next batch: as many pairs as the tower and one LM chunk take at once.
+    std::vector<vision::VideoPatches> batch;
+    auto t0 = Clock::now();
+    do {
+      VAMBA_ASSIGN_OR_RETURN(vision::VideoPatches pair, producer->next());
+      if (pairs_per_batch == 0) {
+        const int64_t patches = pair.grid_h * pair.grid_w;
+        const int64_t tokens = std::max<int64_t>(1, patches / (merge * merge));
+        int64_t n = producer->pair_count();
+        if (options.vision.max_patches_per_batch > 0) {
+          n = std::min(n, std::max<int64_t>(1, options.vision.max_patches_per_batch / patches));
+        }
+        if (options.lm.max_chunk_tokens > 0) {
+          n = std::min(n, std::max<int64_t>(1, options.lm.max_chunk_tokens / tokens));
+        }
+        pairs_per_batch = n;
+        video->grid_h = pair.grid_h;
+        video->grid_w = pair.grid_w;
+      }
+      batch.push_back(std::move(pair));
+      ++done;
+    } while (static_cast<int64_t>(batch.size()) < pairs_per_batch && done < producer->pair_count());
+    wait_s += seconds_since(t0);
+    VAMBA_ASSIGN_OR_RETURN(vision::VideoPatches patches, join_pairs(batch));
+    video->frame_timestamps.insert(video->frame_timestamps.end(), patches.timestamps.begin(),
+                                   patches.timestamps.end());
+    video->grid_t += patches.grid_t;
+
+    // The model lock per batch, so other requests' decode steps go on between batches.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (video->state.cross_kv.empty()) {
+      // Every pair has the same size: the whole video's token count is known now, and the K/V
+      // is reserved once (never doubled and copied).
+      const int64_t tokens =
+          producer->pair_count() * patches.grid_h * patches.grid_w / (merge * merge);
+      VAMBA_ASSIGN_OR_RETURN(video->state, lm_->new_video_state(stream_, tokens));
+    }
+    t0 = Clock::now();
+    VAMBA_ASSIGN_OR_RETURN(Tensor embeds,
+                           tower_->encode(patches.pixel_values, patches.grid_t, patches.grid_h,
+                                          patches.grid_w, options.vision, stream_));
+    VAMBA_RETURN_IF_ERROR(stream_.synchronize());
+    video->timings.vision_s += seconds_since(t0);
+    t0 = Clock::now();
+    VAMBA_RETURN_IF_ERROR(lm_->append_video(embeds, &video->state, stream_, options.lm));
+    VAMBA_RETURN_IF_ERROR(stream_.synchronize());
+    video->timings.video_lm_s += seconds_since(t0);
+  }
+  video->frames_used = video->grid_t * checkpoint_.preprocessor.temporal_patch_size;
+  video->video_tokens = video->state.tokens;
+  // Decoding and preprocessing run on the workers, interleaved frame by frame, so they are timed
+  // together: from the start until the last pair was ready.
+  video->timings.decode_s = producer->decode_seconds();
   video->timings.preprocess_s = 0;
-  video->frames_used = patches.grid_t * checkpoint_.preprocessor.temporal_patch_size;
-  video->frame_timestamps = patches.timestamps;
-  video->grid_t = patches.grid_t;
-  video->grid_h = patches.grid_h;
-  video->grid_w = patches.grid_w;
-
-  std::lock_guard<std::mutex> lock(mu_);
-  t0 = Clock::now();
-  VAMBA_ASSIGN_OR_RETURN(Tensor embeds,
-                         tower_->encode(patches.pixel_values, patches.grid_t, patches.grid_h,
-                                        patches.grid_w, options.vision, stream_));
-  VAMBA_RETURN_IF_ERROR(stream_.synchronize());
-  video->timings.vision_s = seconds_since(t0);
-  video->video_tokens = embeds.dim(0);
-
-  t0 = Clock::now();
-  VAMBA_ASSIGN_OR_RETURN(video->state, lm_->new_video_state(stream_, embeds.dim(0)));
-  VAMBA_RETURN_IF_ERROR(lm_->append_video(embeds, &video->state, stream_, options.lm));
-  VAMBA_RETURN_IF_ERROR(stream_.synchronize());
-  video->timings.video_lm_s = seconds_since(t0);
+  video->timings.frames_wait_s = wait_s;
+  video->timings.decode_workers = producer->workers();
+  video->timings.frames_decoded = producer->frames_decoded();
+  video->timings.total_s = seconds_since(t_start);
   spdlog::debug(
-      "encoded {} frames -> {} video tokens (decode {:.3f}s, preprocess {:.3f}s, "
-      "vision {:.3f}s, lm {:.3f}s)",
-      video->frames_used, video->video_tokens, video->timings.decode_s, video->timings.preprocess_s,
-      video->timings.vision_s, video->timings.video_lm_s);
+      "encoded {} frames -> {} video tokens in {:.3f}s ({} decoders: {} frames decoded, ready "
+      "after {:.3f}s; vision {:.3f}s, lm {:.3f}s, waited for frames {:.3f}s)",
+      video->frames_used, video->video_tokens, video->timings.total_s,
+      video->timings.decode_workers, video->timings.frames_decoded, video->timings.decode_s,
+      video->timings.vision_s, video->timings.video_lm_s, wait_s);
   return std::shared_ptr<const EncodedVideo>(std::move(video));
 }
 

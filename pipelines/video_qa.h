@@ -25,8 +25,8 @@ namespace vamba::pipelines {
 
 // Where the video comes from: a path or URL, or bytes already in memory.
 struct VideoInput {
-  std::string source;                                  // path or URL (ignored when bytes is set)
-  std::shared_ptr<const std::vector<uint8_t>> bytes;   // an uploaded video
+  std::string source;                                 // path or URL (ignored when bytes is set)
+  std::shared_ptr<const std::vector<uint8_t>> bytes;  // an uploaded video
 };
 
 struct VideoEncodeOptions {
@@ -37,6 +37,9 @@ struct VideoEncodeOptions {
   vision::PreResizeOptions pre_resize{256, 480};
   vision::VisionEncodeOptions vision;
   VideoOptions lm;
+  // Decoders working at once on a local file or uploaded bytes (a URL or a pipe uses one); 0: one
+  // per core.
+  int decode_workers = 0;
 };
 
 struct EncodeTimings {
@@ -46,6 +49,13 @@ struct EncodeTimings {
   double preprocess_s = 0;  // 0: included in decode_s (kept for the API's timing fields)
   double vision_s = 0;      // the vision tower
   double video_lm_s = 0;    // every layer's Mamba pass and cross-attention K/V
+  // The stages overlap (decoding runs on worker threads while the tower and the LM work on the
+  // frames already decoded), so decode_s counts from the start until the last frame was ready and
+  // total_s is the encode's wall time, less than the sum.
+  double total_s = 0;
+  double frames_wait_s = 0;    // time the tower and LM sat idle waiting for frames
+  int decode_workers = 0;      // decoders that ran at once
+  int64_t frames_decoded = 0;  // by all decoders (sparse seeks decode from the prior keyframe)
 };
 
 // A video encoded once, ready for questions. Read-only after encode(): questions never change it.
@@ -88,6 +98,10 @@ class VideoQa {
  public:
   // Loads tokenizer, vision tower and language model from a checkpoint folder onto `device`.
   static StatusOr<std::unique_ptr<VideoQa>> load(const std::string& model_dir, Device device);
+  // The same from a checkpoint already in memory (benchmarks: random weights at the 7B shapes),
+  // with the tokenizer from `tokenizer_dir`.
+  static StatusOr<std::unique_ptr<VideoQa>> load(Checkpoint checkpoint,
+                                                 const std::string& tokenizer_dir, Device device);
 
   StatusOr<std::shared_ptr<const EncodedVideo>> encode(const VideoInput& input,
                                                        const VideoEncodeOptions& options);

@@ -244,7 +244,8 @@ class OpenAiE2e : public ::testing::Test {
                               std::to_string(kMaxTokens) + " --json";
       const std::string out = testing::run_command(cmd, &status);
       EXPECT_EQ(status, 0) << cmd;
-      const size_t start = out.rfind("{\"");
+      // The answer's JSON object (keys sorted, so "answer" opens it; it holds nested objects).
+      const size_t start = out.rfind("{\"answer\"");
       if (status == 0 && start != std::string::npos) {
         const json j = json::parse(out.substr(start));
         r->answer = j.at("answer").get<std::string>();

@@ -208,7 +208,8 @@ class ServiceE2e : public ::testing::Test {
                               std::to_string(kMaxTokens) + " --json";
       const std::string out = testing::run_command(cmd, &status);
       EXPECT_EQ(status, 0) << cmd;
-      const size_t start = out.rfind("{\"");
+      // The answer's JSON object (keys sorted, so "answer" opens it; it holds nested objects).
+      const size_t start = out.rfind("{\"answer\"");
       if (status == 0 && start != std::string::npos) {
         auto j = nlohmann::json::parse(out.substr(start));
         r->answer = j.at("answer").get<std::string>();

@@ -115,6 +115,38 @@ TEST(Decode, SparseFetchEqualsSequentialDecode) {
   EXPECT_GE(stats.seeks, 2);
 }
 
+TEST(Decode, NearestKeyframeGivesTheKeyframeAtOrBeforeEachTarget) {
+  const std::string clip = testing::testsrc_clip();
+  SKIP_WITHOUT(clip);
+  const std::vector<VideoFrame> all = testing::decode_all(clip);
+  ASSERT_EQ(all.size(), 300u);
+  DecodeOptions options;
+  options.nearest_keyframe = true;
+  auto decoder = VideoDecoder::open_file(clip, options);
+  ASSERT_TRUE(decoder.ok()) << decoder.status().to_string();
+  // The clip has a keyframe every 10 frames: 37 -> 30, 39 -> 30 (the same keyframe, held), 295 ->
+  // 290, 10 -> 10, 0 -> 0.
+  const std::vector<int64_t> wanted = {37, 39, 295, 10, 0};
+  const std::vector<int64_t> keyframe = {30, 30, 290, 10, 0};
+  auto frames = (*decoder)->frames_at_indices(wanted);
+  ASSERT_TRUE(frames.ok()) << frames.status().to_string();
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const VideoFrame& got = (*frames)[i];
+    const VideoFrame& want = all[keyframe[i]];
+    EXPECT_EQ(got.index, wanted[i]);
+    EXPECT_NEAR(got.timestamp, want.timestamp, 1e-9) << "frame " << wanted[i];
+    ASSERT_EQ(got.rgb.size(), want.rgb.size());
+    EXPECT_EQ(byte_diff(got.rgb.data(), want.rgb.data(), got.rgb.size()).count, 0)
+        << "frame " << wanted[i];
+  }
+  // One keyframe per distinct target, plus the decoder's reorder delay (B-frames): far fewer than
+  // the exact path's decode from keyframe to target.
+  const auto& stats = (*decoder)->stats();
+  std::printf("[ metric ] keyframe fetch of %zu frames: %lld decoded, %lld seeks\n", wanted.size(),
+              static_cast<long long>(stats.frames_decoded), static_cast<long long>(stats.seeks));
+  EXPECT_LE(stats.frames_decoded, 4 * 4);
+}
+
 // Containers without a frame count (Matroska) or without a seek index (MPEG-TS, which also starts
 // its clock at 1.4 s): counts are estimated, and sparse fetches still land on the exact frames.
 class DecodeContainers : public ::testing::TestWithParam<const char*> {};

@@ -226,6 +226,9 @@ Status VideoDecoder::Impl::open_decoder(const AVCodec* decoder) {
   codec->pkt_timebase = stream->time_base;
   codec->thread_count = std::max(0, options.threads);
   codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  // Fast seeks: the decoder drops every frame but keyframes without decoding them, so "the frame
+  // on screen at t" becomes the last keyframe at or before t, reached by the same seek logic.
+  if (options.nearest_keyframe) codec->skip_frame = AVDISCARD_NONKEY;
 
   if (options.gpu) {
     for (int i = 0;; ++i) {
@@ -485,7 +488,8 @@ StatusOr<const AVFrame*> VideoDecoder::Impl::frame_at(int64_t target, int64_t th
     VAMBA_RETURN_IF_ERROR(seek_to(seek_target));
   }
   // The stream ended well before the target: the frames there are missing, not merely held.
-  if (!ahead && decoder_eof) {
+  // (With keyframes only, the last one may lie a whole GOP before the end.)
+  if (!ahead && decoder_eof && !options.nearest_keyframe) {
     const double frame_ticks = std::max(ticks_per_frame, static_cast<double>(held->pkt_duration));
     if (static_cast<double>(target - pts_of(held.get())) > 1.5 * frame_ticks) {
       if (!demux_error.ok()) return demux_error;

@@ -45,6 +45,11 @@ struct DecodeOptions {
   // for this codec, or a failure) fall back to the CPU with one log line. Frames are identical in
   // layout; the colours may differ by rounding from the CPU path.
   bool gpu = false;
+  // Fast seeks for long videos: each wanted frame is replaced by the keyframe at or before it (at
+  // most one GOP earlier; its own timestamp is reported), so a sparse fetch decodes about one frame
+  // per sample instead of everything from the keyframe up to it. Inputs that cannot seek, or whose
+  // seek finds nothing, get the exact frame.
+  bool nearest_keyframe = false;
 };
 
 class VideoDecoder {
