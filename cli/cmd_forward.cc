@@ -1,5 +1,5 @@
 // vamba forward --model DIR --inputs IN.safetensors --out OUT.safetensors [--device cpu|cuda]
-//               [--new-tokens N]
+//               [--new-tokens N] [--kv-store bf16|fp8]
 // Runs the model on given inputs and writes what parity checks compare:
 //   in:  input_ids (i64 [n] or [1, n]) and the video, either as
 //        - vision_embeds (f32/bf16/f16 [M, hidden] or [1, M, hidden], the vision tower's output =
@@ -12,6 +12,7 @@
 #include <array>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "engine/model/checkpoint.h"
 #include "engine/model/safetensors.h"
 #include "engine/models/vamba_lm.h"
+#include "engine/state/kv_store.h"
 #include "vision/tower/vision_tower.h"
 
 namespace {
@@ -36,6 +38,7 @@ struct ForwardArgs {
   std::string out;
   std::string device = "cpu";
   int64_t new_tokens = 16;
+  std::string kv_store = "bf16";  // the video's cross-attention K/V: exact, or fp8 (kv_store.h)
 };
 
 StatusOr<std::vector<int64_t>> read_ids(const vamba::SafetensorsFile& in) {
@@ -148,6 +151,10 @@ Status run_forward(const ForwardArgs& a) {
         "--device " + a.device + ": no usable CUDA device (or this build has no CUDA backend)");
   }
   if (a.new_tokens < 0) return vamba::invalid_argument("--new-tokens must be >= 0");
+  const std::optional<vamba::KvStore> kv_store = vamba::parse_kv_store(a.kv_store);
+  if (!kv_store) {
+    return vamba::invalid_argument("--kv-store " + a.kv_store + ": expected bf16 or fp8");
+  }
   VAMBA_ASSIGN_OR_RETURN(vamba::Checkpoint checkpoint, vamba::Checkpoint::open(a.model));
   VAMBA_ASSIGN_OR_RETURN(auto in, vamba::SafetensorsFile::open(a.inputs));
   VAMBA_ASSIGN_OR_RETURN(std::vector<int64_t> ids, read_ids(*in));
@@ -158,7 +165,8 @@ Status run_forward(const ForwardArgs& a) {
   }
   VAMBA_ASSIGN_OR_RETURN(Tensor video_embeds, read_video(*in, checkpoint, device, stream));
   VAMBA_ASSIGN_OR_RETURN(auto lm, vamba::VambaLm::load(checkpoint, device, stream));
-  VAMBA_ASSIGN_OR_RETURN(vamba::VideoState video, lm->new_video_state(stream, video_embeds.dim(0)));
+  VAMBA_ASSIGN_OR_RETURN(vamba::VideoState video,
+                         lm->new_video_state(stream, video_embeds.dim(0), *kv_store));
   VAMBA_RETURN_IF_ERROR(lm->append_video(video_embeds, &video, stream));
   VAMBA_ASSIGN_OR_RETURN(
       vamba::TextState text,
@@ -192,6 +200,10 @@ vamba::cli::RunFn setup_forward(CLI::App& sub) {
       ->required();
   sub.add_option("--device", a->device, "cpu or cuda[:i]")->capture_default_str();
   sub.add_option("--new-tokens", a->new_tokens, "Greedy tokens to decode (cached)")
+      ->capture_default_str();
+  sub.add_option("--kv-store", a->kv_store,
+                 "Video cross-attention K/V store: bf16 (the activation dtype, exact) or fp8 "
+                 "(e4m3 with block scales: half the memory)")
       ->capture_default_str();
   return [a]() -> int {
     const Status st = run_forward(*a);

@@ -3,9 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "cli/command.h"
 #include "cli/video_options.h"
+#include "engine/state/kv_store.h"
 #include "pipelines/video_qa.h"
 
 namespace {
@@ -22,7 +25,9 @@ struct AskArgs {
   AskOptions ask;
   int decode_workers = 0;
   bool fast_seek = false;
+  int64_t video_memory_mb = 0;
   bool json = false;
+  std::string kv_store = "bf16";  // the video's cross-attention K/V: exact, or fp8 (kv_store.h)
 };
 
 int run_ask(const AskArgs& a) {
@@ -30,6 +35,10 @@ int run_ask(const AskArgs& a) {
   if (device_name.empty()) device_name = vamba::cuda::available() ? "cuda" : "cpu";
   auto device = vamba::parse_device(device_name);
   if (!device.ok()) return vamba::cli::fail("ask", device.status().message(), 2);
+  const std::optional<vamba::KvStore> kv_store = vamba::parse_kv_store(a.kv_store);
+  if (!kv_store) {
+    return vamba::cli::fail("ask", "--kv-store " + a.kv_store + ": expected bf16 or fp8", 2);
+  }
 
   auto qa = vamba::pipelines::VideoQa::load(a.model, *device);
   if (!qa.ok()) return vamba::cli::fail("ask", qa.status().to_string());
@@ -45,6 +54,8 @@ int run_ask(const AskArgs& a) {
   opts.pre_resize = vamba::cli::pre_resize_options(a.sampling);
   opts.decode_workers = a.decode_workers;
   opts.decode.nearest_keyframe = a.fast_seek;
+  opts.memory_limit_bytes = a.video_memory_mb * (int64_t{1} << 20);
+  opts.kv_store = *kv_store;
   auto video = (*qa)->encode(input, opts);
   if (!video.ok()) return vamba::cli::fail("ask", video.status().to_string());
   const auto& v = **video;
@@ -115,10 +126,18 @@ vamba::cli::RunFn setup_ask(CLI::App& sub) {
   sub.add_option("--decode-workers", a->decode_workers,
                  "Decoders at work at once on a file (0: one per core)")
       ->check(CLI::NonNegativeNumber);
+  sub.add_option("--video-memory-mb", a->video_memory_mb,
+                 "Device memory the video may take, MiB (0: what is free); over it, the video is "
+                 "refused before decoding")
+      ->check(CLI::NonNegativeNumber);
   sub.add_flag("--fast-seek", a->fast_seek,
                "Take the keyframe at or before each sampled time (at most one GOP early) instead "
                "of decoding up to the exact frame: far faster on long videos");
   sub.add_flag("--json", a->json, "Print one JSON object per answer (with timings)");
+  sub.add_option("--kv-store", a->kv_store,
+                 "Video cross-attention K/V store: bf16 (the activation dtype, exact) or fp8 "
+                 "(e4m3 with block scales: half the memory, for longer videos)")
+      ->capture_default_str();
   return [a] { return run_ask(*a); };
 }
 

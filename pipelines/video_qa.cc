@@ -1,8 +1,11 @@
 #include "pipelines/video_qa.h"
 
+#include "engine/ops/common.h"
+#include "engine/state/memory_plan.h"
 #include "engine/state/video_window.h"
 #include "pipelines/ask_run.h"
 #include "pipelines/pair_producer.h"
+#include "vision/preprocess/video_grid.h"
 
 #include <spdlog/spdlog.h>
 
@@ -105,6 +108,43 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
       std::vector<vision::FrameSample> samples,
       vision::sample_frames(video->info.frame_count, video->info.fps, options.sampling));
 
+  // The video's memory, decided before any frame is decoded: the tokens follow from the display
+  // size and the sample count; a video that cannot fit is refused here, not out of memory later.
+  const int64_t merge = checkpoint_.config.vision.spatial_merge_size;
+  VAMBA_ASSIGN_OR_RETURN(
+      vision::VideoGrid grid,
+      vision::predict_video_grid(video->info, static_cast<int64_t>(samples.size()),
+                                 options.pre_resize, checkpoint_.preprocessor));
+  const int64_t reserve = options.memory_reserve_bytes >= 0 ? options.memory_reserve_bytes
+                          : device_.is_cuda()               ? int64_t{1} << 30
+                                                            : 0;
+  VAMBA_ASSIGN_OR_RETURN(const int64_t available,
+                         available_video_memory(device_, reserve, options.memory_limit_bytes));
+  const DType act = ops::activation_dtype(device_);
+  VideoMemoryShape shape;
+  shape.video_tokens = grid.tokens(merge);
+  shape.max_chunk_tokens =
+      options.lm.max_chunk_tokens > 0 ? options.lm.max_chunk_tokens : shape.video_tokens;
+  shape.kv_store = options.kv_store;
+  vision::VisionEncodeOptions vision_options = options.vision;
+  const int64_t pair_patches = std::max<int64_t>(1, grid.grid_h * grid.grid_w);
+  if (vision_options.max_patches_per_batch <= 0) {
+    // Tower batches sized to memory: what the K/V and an LM chunk leave, halved for headroom,
+    // between one pair and 64K patches (beyond which batches gain nothing).
+    shape.tower_patches = 0;
+    const VideoMemoryPlan fixed = plan_video_memory(checkpoint_.config, act, shape);
+    shape.tower_patches = pair_patches;
+    const int64_t per_patch = std::max<int64_t>(
+        1, plan_video_memory(checkpoint_.config, act, shape).tower_bytes / pair_patches);
+    const int64_t room = (available - fixed.total_bytes()) / 2;
+    vision_options.max_patches_per_batch =
+        std::clamp<int64_t>(room / per_patch / pair_patches * pair_patches, pair_patches,
+                            std::max<int64_t>(pair_patches, 65536));
+  }
+  shape.tower_patches = std::min(vision_options.max_patches_per_batch, grid.patches());
+  const VideoMemoryPlan plan = plan_video_memory(checkpoint_.config, act, shape);
+  VAMBA_RETURN_IF_ERROR(check_video_fits(plan, available));
+
   // Decode and preprocess pair by pair on the workers while this thread runs the vision tower and
   // the LM's video pass on the pairs already done (pipelines/pair_producer.h).
   PairProducerOptions pairs_options;
@@ -115,7 +155,6 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
       PairProducer::start(std::move(decoder), reopenable ? open : DecoderFactory(),
                           std::move(samples), checkpoint_.preprocessor, pairs_options));
 
-  const int64_t merge = checkpoint_.config.vision.spatial_merge_size;
   int64_t pairs_per_batch = 0;
   double wait_s = 0;
   int64_t done = 0;
@@ -129,9 +168,7 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
         const int64_t patches = pair.grid_h * pair.grid_w;
         const int64_t tokens = std::max<int64_t>(1, patches / (merge * merge));
         int64_t n = producer->pair_count();
-        if (options.vision.max_patches_per_batch > 0) {
-          n = std::min(n, std::max<int64_t>(1, options.vision.max_patches_per_batch / patches));
-        }
+        n = std::min(n, std::max<int64_t>(1, vision_options.max_patches_per_batch / patches));
         if (options.lm.max_chunk_tokens > 0) {
           n = std::min(n, std::max<int64_t>(1, options.lm.max_chunk_tokens / tokens));
         }
@@ -155,12 +192,12 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
       // is reserved once (never doubled and copied).
       const int64_t tokens =
           producer->pair_count() * patches.grid_h * patches.grid_w / (merge * merge);
-      VAMBA_ASSIGN_OR_RETURN(video->state, lm_->new_video_state(stream_, tokens));
+      VAMBA_ASSIGN_OR_RETURN(video->state, lm_->new_video_state(stream_, tokens, options.kv_store));
     }
     t0 = Clock::now();
     VAMBA_ASSIGN_OR_RETURN(Tensor embeds,
                            tower_->encode(patches.pixel_values, patches.grid_t, patches.grid_h,
-                                          patches.grid_w, options.vision, stream_));
+                                          patches.grid_w, vision_options, stream_));
     VAMBA_RETURN_IF_ERROR(stream_.synchronize());
     video->timings.vision_s += seconds_since(t0);
     t0 = Clock::now();

@@ -13,6 +13,7 @@
 #include "engine/generate/generate.h"
 #include "engine/model/checkpoint.h"
 #include "engine/models/vamba_lm.h"
+#include "engine/state/kv_store.h"
 #include "engine/tokenizer/chat_prompt.h"
 #include "engine/tokenizer/streaming_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -35,11 +36,24 @@ struct VideoEncodeOptions {
   vision::SamplingOptions sampling{vision::SampleMode::kUniform, 512};
   // Vamba's evaluation pre-resize (img_shortest_edge 256, img_longest_edge 480).
   vision::PreResizeOptions pre_resize{256, 480};
-  vision::VisionEncodeOptions vision;
+  // Tower batches sized to the memory left (max_patches_per_batch 0: see below).
+  vision::VisionEncodeOptions vision = [] {
+    vision::VisionEncodeOptions o;
+    o.max_patches_per_batch = 0;
+    return o;
+  }();
   VideoOptions lm;
   // Decoders working at once on a local file or uploaded bytes (a URL or a pipe uses one); 0: one
   // per core.
   int decode_workers = 0;
+  // How the video's cross-attention K/V is stored (fp8 halves the memory that grows with it).
+  KvStore kv_store = KvStore::kActivation;
+  // Memory: the video's plan (engine/state/memory_plan.h) must fit in what the device has free,
+  // less `memory_reserve_bytes` (-1: 1 GiB on CUDA for other requests' work, 0 on the CPU), and
+  // within `memory_limit_bytes` when positive; otherwise encode() is RESOURCE_EXHAUSTED before any
+  // frame is decoded. vision.max_patches_per_batch 0 sizes the tower's batches from that memory.
+  int64_t memory_limit_bytes = 0;
+  int64_t memory_reserve_bytes = -1;
 };
 
 struct EncodeTimings {

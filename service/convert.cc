@@ -46,6 +46,8 @@ StatusOr<pipelines::VideoEncodeOptions> to_encode_options(const v1::Sampling& s,
   if (s.end_s() > 0) o.sampling.end = s.end_s();
   if (s.shortest_edge() > 0) o.pre_resize.shortest = s.shortest_edge();
   if (s.longest_edge() > 0) o.pre_resize.longest = s.longest_edge();
+  o.kv_store = limits.kv_store;
+  o.memory_limit_bytes = limits.video_memory_mb * (int64_t{1} << 20);
   return o;
 }
 

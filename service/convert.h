@@ -16,6 +16,10 @@ struct RequestLimits {
   int64_t default_max_tokens = 512;  // answer length when the request gives none
   int64_t max_tokens = 8192;         // the largest answer length a request may ask for
   size_t max_question_bytes = 64 << 10;
+  // How videos' cross-attention K/V is stored, and the device memory one video may take (MiB,
+  // 0: what the device has free); a video over it is RESOURCE_EXHAUSTED before decoding.
+  KvStore kv_store = KvStore::kActivation;
+  int64_t video_memory_mb = 0;
 };
 
 StatusOr<pipelines::VideoEncodeOptions> to_encode_options(const v1::Sampling& sampling,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -207,6 +208,17 @@ void add_serve_options(CLI::App& sub, ServeSettings* a) {
   sub.add_option("--token-budget", o.worker.max_reserved_tokens,
                  "Tokens (answer + question) reserved by queued and running requests")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40))
+      ->capture_default_str();
+  sub.add_option("--kv-store", o.limits.kv_store,
+                 "Videos' cross-attention K/V: bf16, or fp8 (e4m3, half the memory)")
+      ->transform(
+          CLI::CheckedTransformer(std::map<std::string, KvStore>{{"bf16", KvStore::kActivation},
+                                                                 {"fp8", KvStore::kFp8E4M3}},
+                                  CLI::ignore_case));
+  sub.add_option("--video-memory-mb", o.limits.video_memory_mb,
+                 "Device memory one video may take, MiB (0: what is free); a video over it is "
+                 "refused before decoding")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40))
       ->capture_default_str();
   sub.add_option("--max-frames", o.limits.max_frames, "Most frames one request may sample")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))

@@ -372,6 +372,9 @@ int main(int argc, char** argv) {
   // Mamba-2 SSD scan, 7B widths: H 112, P 64, N 128, G 1, chunk 256.
   bench_ssd("ssd_chunked_L16384", {16384, 112, 64, 1, 128, 256}, SsdImpl::kChunked, filter, false);
   bench_ssd("ssd_chunked_L131072", {131072, 112, 64, 1, 128, 256}, SsdImpl::kChunked, filter, true);
+  // The previous scan stage (one block per head and row tile), to compare against.
+  bench_ssd("ssd_chunked_per_head_L131072", {131072, 112, 64, 1, 128, 256},
+            SsdImpl::kChunkedPerHead, filter, true);
   bench_ssd("ssd_chunked_lds_L131072", {131072, 112, 64, 1, 128, 256}, SsdImpl::kChunkedLds, filter,
             false);
   bench_ssd("ssd_recurrent_L16384", {16384, 112, 64, 1, 128, 256}, SsdImpl::kRecurrent, filter,

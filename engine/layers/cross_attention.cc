@@ -33,8 +33,10 @@ Status CrossAttention::forward(const Tensor& x, const KvBuffer& video_kv, Tensor
   Tensor q;  // (n, H·D)
   VAMBA_RETURN_IF_ERROR(q_.forward(x, &q, stream));
   VAMBA_ASSIGN_OR_RETURN(q, q.reshape({n, num_heads_, head_dim_}));
-  VAMBA_ASSIGN_OR_RETURN(Tensor k, video_kv.keys());
-  VAMBA_ASSIGN_OR_RETURN(Tensor v, video_kv.values());
+  // Views of the cache, or for an fp8 store the rows dequantized into temporaries (freed in
+  // stream order, after the attention that reads them).
+  Tensor k, v;
+  VAMBA_RETURN_IF_ERROR(video_kv.read(&k, &v, stream));
   Tensor attn;  // (n, H, D)
   VAMBA_RETURN_IF_ERROR(ops::cross_attention(q, k, v, 0.0f, &attn, stream));
   VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({n, num_heads_ * head_dim_}));
@@ -65,8 +67,8 @@ Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const Kv
                              Tensor::zeros(o_run.shape(), o_run.dtype(), o_run.device(), &stream));
       VAMBA_RETURN_IF_ERROR(o_run.copy_from(zeros, &stream));
     } else {
-      VAMBA_ASSIGN_OR_RETURN(Tensor k, kv->keys());
-      VAMBA_ASSIGN_OR_RETURN(Tensor v, kv->values());
+      Tensor k, v;
+      VAMBA_RETURN_IF_ERROR(kv->read(&k, &v, stream));
       VAMBA_RETURN_IF_ERROR(ops::cross_attention(q_run, k, v, 0.0f, &o_run, stream));
     }
     begin = end;

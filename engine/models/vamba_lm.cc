@@ -67,11 +67,12 @@ StatusOr<std::unique_ptr<VambaLm>> VambaLm::load(const Checkpoint& checkpoint, D
   return lm;
 }
 
-StatusOr<VideoState> VambaLm::new_video_state(const Stream& stream, int64_t token_capacity) const {
+StatusOr<VideoState> VambaLm::new_video_state(const Stream& stream, int64_t token_capacity,
+                                              KvStore store) const {
   VideoState v;
   const DType act = ops::activation_dtype(device_);
   for (const Layer& layer : layers_) {
-    KvBuffer kv(layer.cross_attn.num_kv_heads(), layer.cross_attn.head_dim(), act, device_);
+    KvBuffer kv(layer.cross_attn.num_kv_heads(), layer.cross_attn.head_dim(), act, device_, store);
     if (token_capacity > 0) VAMBA_RETURN_IF_ERROR(kv.reserve(token_capacity, stream));
     v.cross_kv.push_back(std::move(kv));
     if (layer.has_mixer) {

@@ -69,9 +69,9 @@ struct TextOutput {
 
 // One sequence of a batched decode step (VambaLm::decode_step).
 struct DecodeRequest {
-  int64_t token = 0;                   // fed at position text->length
-  const VideoState* video = nullptr;   // the video this sequence asks about
-  TextState* text = nullptr;           // its own text state (the KV cache grows by one)
+  int64_t token = 0;                  // fed at position text->length
+  const VideoState* video = nullptr;  // the video this sequence asks about
+  TextState* text = nullptr;          // its own text state (the KV cache grows by one)
 };
 
 class VambaLm {
@@ -87,7 +87,9 @@ class VambaLm {
 
   // Empty states. Capacities are hints (buffers grow as needed): the number of video tokens and
   // of text positions expected.
-  StatusOr<VideoState> new_video_state(const Stream& stream, int64_t token_capacity = 0) const;
+  // `store` chooses how the video's cross-attention K/V is kept (fp8 halves it; kv_store.h).
+  StatusOr<VideoState> new_video_state(const Stream& stream, int64_t token_capacity = 0,
+                                       KvStore store = KvStore::kActivation) const;
   StatusOr<TextState> new_text_state(const Stream& stream, int64_t position_capacity = 0) const;
 
   // Appends m video tokens: video_embeds (m, hidden) is v_0 of those tokens (the vision tower's

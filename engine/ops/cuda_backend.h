@@ -100,4 +100,11 @@ Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::v
 StatusOr<int64_t> sample(const Tensor& logits, const SamplingParams& params, double u,
                          const Stream& stream);
 
+// --- kv_quant.h -------------------------------------------------------------------------------
+// src (n, heads, head_dim) bf16; data u8, scales f32 (kernels/quant/kv_fp8.h); out bf16.
+Status kv_fp8_append(const Tensor& src, int64_t start, int64_t block, Tensor* data, Tensor* scales,
+                     const Stream& stream);
+Status kv_fp8_dequantize(const Tensor& data, const Tensor& scales, int64_t rows, int64_t block,
+                         Tensor* out, const Stream& stream);
+
 }  // namespace vamba::ops::cuda_backend

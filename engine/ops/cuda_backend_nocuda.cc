@@ -116,4 +116,12 @@ StatusOr<int64_t> sample(const Tensor& logits, const SamplingParams& params, dou
   return no_cuda("sample");
 }
 
+Status kv_fp8_append(const Tensor&, int64_t, int64_t, Tensor*, Tensor*, const Stream&) {
+  return no_cuda("kv_fp8_append");
+}
+
+Status kv_fp8_dequantize(const Tensor&, const Tensor&, int64_t, int64_t, Tensor*, const Stream&) {
+  return no_cuda("kv_fp8_dequantize");
+}
+
 }  // namespace vamba::ops::cuda_backend

@@ -4,6 +4,7 @@
 #include "engine/ops/activation.h"
 #include "engine/ops/attention.h"
 #include "engine/ops/embedding.h"
+#include "engine/ops/kv_quant.h"
 #include "engine/ops/linear.h"
 #include "engine/ops/mamba.h"
 #include "engine/ops/norm.h"

@@ -12,8 +12,8 @@
 //                                                                           (ssd_chunk_state.cu)
 //     4. the carried states across chunks, sequential in fp32; the state entering each chunk is
 //        stored as bf16, the precision step 5's tensor cores read (ssd_state_passing.cu)
-//     5. y = exp(cs_i) · C_i·S_prev + Σ_{j≤i} CB_ij · exp(cs_i − cs_j) · dt_j · x_j + D·x
-//                                                                              (ssd_chunk_scan.cu)
+//     5. y = exp(cs_i) · C_i·S_prev + Σ_{j≤i} CB_ij · exp(cs_i − cs_j) · dt_j · x_j + D·x, one
+//        block per chunk and run of heads sharing C·Bᵀ               (ssd_chunk_scan_heads.cu)
 //     The matrix products run on bf16 tensor cores (mma.sync) with fp32 accumulation; the carried
 //     state and the final state are fp32.
 //   recurrent (decode, and a cross-check): one warp per (head, p) walks the steps with the state in
@@ -34,6 +34,9 @@ enum class SsdImpl : int {
   kChunked = 1,     // tensor-core chunked scan, shared-memory fragments through ldmatrix
   kChunkedLds = 2,  // the same with plain shared loads (a cross-check)
   kRecurrent = 3,   // sequential over time, fp32 CUDA cores
+  // kChunked with the previous scan stage (one block per head and 64-row tile, reading C·Bᵀ once
+  // per head): kept to measure and cross-check the several-heads-per-block scan against.
+  kChunkedPerHead = 4,
 };
 
 struct SsdParams {
@@ -68,6 +71,10 @@ struct SsdParams {
   int dstate = 0;      // N
   int chunk_size = 256;
   SsdImpl impl = SsdImpl::kAuto;
+  // Chunked scan stage: heads per block (they share the chunk's C and C·Bᵀ in shared memory);
+  // 0 picks it (at most 16, spread evenly over each group's heads). Tests set it to cover blocks
+  // with fewer heads than the others.
+  int scan_heads_per_block = 0;
   void* workspace = nullptr;  // chunked only: ssd_workspace_bytes(p) of device memory
   size_t workspace_bytes = 0;
 };

@@ -42,7 +42,10 @@ cudaError_t launch_ssd_cumsum(const SsdArgs& a, cudaStream_t stream);
 cudaError_t launch_ssd_bmm(const SsdArgs& a, bool ldmatrix, cudaStream_t stream);
 cudaError_t launch_ssd_chunk_state(const SsdArgs& a, bool ldmatrix, cudaStream_t stream);
 cudaError_t launch_ssd_state_passing(const SsdArgs& a, cudaStream_t stream);
+// The scan stage: several heads per block (ssd_chunk_scan_heads.cu), or the per-head kernel
+// (ssd_chunk_scan.cu) when a.p.impl is kChunkedPerHead.
 cudaError_t launch_ssd_chunk_scan(const SsdArgs& a, bool ldmatrix, cudaStream_t stream);
+cudaError_t launch_ssd_chunk_scan_per_head(const SsdArgs& a, bool ldmatrix, cudaStream_t stream);
 cudaError_t launch_ssd_recurrent(const SsdParams& p, cudaStream_t stream);
 
 // The (P, N) pairs the chunked kernels are instantiated for: the 7B (64, 128) and the tiny model

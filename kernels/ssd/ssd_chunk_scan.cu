@@ -1,4 +1,7 @@
-// Stage 5 of the chunked scan: the outputs of one 64-row tile of one chunk and head,
+// Stage 5 of the chunked scan, one block per (head, 64-row tile, chunk): the previous kernel, kept
+// as SsdImpl::kChunkedPerHead so that the benchmark and the tests can compare it with the
+// several-heads-per-block kernel (ssd_chunk_scan_heads.cu, the default). The outputs of one 64-row
+// tile of one chunk and head,
 //   y_i = exp(cs_i) · C_i · S_inᵀ  +  Σ_{j ≤ i} CB_ij · exp(cs_i − cs_j) · dt_j · x_j  +  D · x_i.
 // Each warp owns 16 rows and all P columns (fp32 accumulators). The first term is a (64 × N) ·
 // (N × P) product against the incoming state (bf16, from the state passing). The second
@@ -233,7 +236,7 @@ cudaError_t launch(const SsdArgs& a, bool ldmatrix, cudaStream_t stream) {
 
 }  // namespace
 
-cudaError_t launch_ssd_chunk_scan(const SsdArgs& a, bool ldmatrix, cudaStream_t stream) {
+cudaError_t launch_ssd_chunk_scan_per_head(const SsdArgs& a, bool ldmatrix, cudaStream_t stream) {
   if (a.p.headdim == 64 && a.p.dstate == 128) return launch<64, 128>(a, ldmatrix, stream);
   if (a.p.headdim == 32 && a.p.dstate == 16) return launch<32, 16>(a, ldmatrix, stream);
   return cudaErrorInvalidValue;
