@@ -1,11 +1,9 @@
 #include "pipelines/video_qa.h"
 
-#include "engine/ops/common.h"
-#include "engine/state/memory_plan.h"
 #include "engine/state/video_window.h"
 #include "pipelines/ask_run.h"
 #include "pipelines/pair_producer.h"
-#include "vision/preprocess/video_grid.h"
+#include "pipelines/video_budget.h"
 
 #include <spdlog/spdlog.h>
 
@@ -108,42 +106,14 @@ StatusOr<std::shared_ptr<const EncodedVideo>> VideoQa::encode(const VideoInput& 
       std::vector<vision::FrameSample> samples,
       vision::sample_frames(video->info.frame_count, video->info.fps, options.sampling));
 
-  // The video's memory, decided before any frame is decoded: the tokens follow from the display
-  // size and the sample count; a video that cannot fit is refused here, not out of memory later.
-  const int64_t merge = checkpoint_.config.vision.spatial_merge_size;
+  // The video's memory, decided before any frame is decoded (pipelines/video_budget.h).
   VAMBA_ASSIGN_OR_RETURN(
-      vision::VideoGrid grid,
-      vision::predict_video_grid(video->info, static_cast<int64_t>(samples.size()),
-                                 options.pre_resize, checkpoint_.preprocessor));
-  const int64_t reserve = options.memory_reserve_bytes >= 0 ? options.memory_reserve_bytes
-                          : device_.is_cuda()               ? int64_t{1} << 30
-                                                            : 0;
-  VAMBA_ASSIGN_OR_RETURN(const int64_t available,
-                         available_video_memory(device_, reserve, options.memory_limit_bytes));
-  const DType act = ops::activation_dtype(device_);
-  VideoMemoryShape shape;
-  shape.video_tokens = grid.tokens(merge);
-  shape.max_chunk_tokens =
-      options.lm.max_chunk_tokens > 0 ? options.lm.max_chunk_tokens : shape.video_tokens;
-  shape.kv_store = options.kv_store;
+      const VideoBudget budget,
+      plan_video_budget(checkpoint_.config, checkpoint_.preprocessor, device_, video->info,
+                        static_cast<int64_t>(samples.size()), options));
   vision::VisionEncodeOptions vision_options = options.vision;
-  const int64_t pair_patches = std::max<int64_t>(1, grid.grid_h * grid.grid_w);
-  if (vision_options.max_patches_per_batch <= 0) {
-    // Tower batches sized to memory: what the K/V and an LM chunk leave, halved for headroom,
-    // between one pair and 64K patches (beyond which batches gain nothing).
-    shape.tower_patches = 0;
-    const VideoMemoryPlan fixed = plan_video_memory(checkpoint_.config, act, shape);
-    shape.tower_patches = pair_patches;
-    const int64_t per_patch = std::max<int64_t>(
-        1, plan_video_memory(checkpoint_.config, act, shape).tower_bytes / pair_patches);
-    const int64_t room = (available - fixed.total_bytes()) / 2;
-    vision_options.max_patches_per_batch =
-        std::clamp<int64_t>(room / per_patch / pair_patches * pair_patches, pair_patches,
-                            std::max<int64_t>(pair_patches, 65536));
-  }
-  shape.tower_patches = std::min(vision_options.max_patches_per_batch, grid.patches());
-  const VideoMemoryPlan plan = plan_video_memory(checkpoint_.config, act, shape);
-  VAMBA_RETURN_IF_ERROR(check_video_fits(plan, available));
+  vision_options.max_patches_per_batch = budget.tower_patches_per_batch;
+  const int64_t merge = checkpoint_.config.vision.spatial_merge_size;
 
   // Decode and preprocess pair by pair on the workers while this thread runs the vision tower and
   // the LM's video pass on the pairs already done (pipelines/pair_producer.h).

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/cross_decode.h"
 #include "kernels/attention/decode_rows.h"
 #include "kernels/conv/causal_conv1d.h"
 #include "kernels/ssd/ssd.h"
@@ -360,6 +361,78 @@ void bench_decode_rows(const std::string& name, int batch, int64_t n_k, const ch
              " splits=" + std::to_string(ps[0].num_splits));
 }
 
+// Random e4m3 codes, never the NaN codes 0x7f / 0xff.
+__global__ void fill_e4m3(uint8_t* p, int64_t n, uint32_t seed) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    uint8_t c = static_cast<uint8_t>((hash_unit(i, seed) * 0.5f + 0.5f) * 256.0f);
+    if ((c & 0x7f) == 0x7f) c ^= 1;
+    p[i] = c;
+  }
+}
+
+// The few-row cross-attention decode kernel (kernels/attention/cross_decode.h): n_q queries (one
+// per sequence of a batch over the same video; 28 q heads, 4 kv heads, d 128) over n_k video keys
+// in bf16 or fp8 e4m3 (+ block scales). Bytes: K, V (and scales), q and o once.
+void bench_cross_decode(const std::string& name, int64_t n_q, int64_t n_k, bool fp8,
+                        const char* filter, int num_splits = 0) {
+  if (!selected(name, filter)) return;
+  Pool pool;
+  const int hq = 28, hkv = 4, d = 128;
+  const int64_t kv_elems = n_k * hkv * d;
+  const int64_t scale_elems =
+      (n_k + kernels::kCrossDecodeScaleTokens - 1) / kernels::kCrossDecodeScaleTokens * hkv;
+  const double kv_bytes = fp8 ? 2.0 * (kv_elems + 4.0 * scale_elems) : 2.0 * 2.0 * kv_elems;
+  const double bytes = kv_bytes + 2.0 * 2.0 * n_q * hq * d;
+  const int copies = static_cast<int>(std::max<double>(1, std::ceil(kRotateBytes / kv_bytes)));
+  std::vector<kernels::CrossDecodeParams> ps;
+  uint32_t seed = 1000;
+  for (int c = 0; c < copies; ++c) {
+    kernels::CrossDecodeParams p;
+    p.q = pool.bf16(n_q * hq * d);
+    p.o = pool.alloc<__nv_bfloat16>(n_q * hq * d);
+    if (fp8) {
+      for (const void** dst : {&p.k, &p.v}) {
+        uint8_t* codes = pool.alloc<uint8_t>(kv_elems);
+        fill_e4m3<<<1024, 256>>>(codes, kv_elems, seed++);
+        BENCH_CHECK(cudaGetLastError());
+        *dst = codes;
+      }
+      p.k_scales = pool.f32(scale_elems, 1e-3f, 1e-2f);
+      p.v_scales = pool.f32(scale_elems, 1e-3f, 1e-2f);
+      p.kv_type = kernels::CrossDecodeKv::kFp8E4M3;
+    } else {
+      p.k = pool.bf16(kv_elems);
+      p.v = pool.bf16(kv_elems);
+    }
+    p.q_token_stride = p.o_token_stride = int64_t{hq} * d;
+    p.q_head_stride = p.o_head_stride = d;
+    p.k_token_stride = p.v_token_stride = int64_t{hkv} * d;
+    p.k_head_stride = p.v_head_stride = d;
+    p.num_heads = hq;
+    p.num_kv_heads = hkv;
+    p.head_dim = d;
+    p.q_len = n_q;
+    p.kv_len = n_k;
+    p.scale = 1.0f / std::sqrt(static_cast<float>(d));
+    p.num_splits = num_splits;
+    if (const char* why = kernels::cross_decode_can_implement(p)) {
+      std::printf("BENCH name=%s skipped=\"%s\"\n", name.c_str(), why);
+      return;
+    }
+    const kernels::CrossDecodePlan plan = kernels::cross_decode_plan(p);
+    p.num_splits = plan.num_splits;
+    p.workspace = pool.alloc<unsigned char>(static_cast<int64_t>(plan.workspace_bytes));
+    p.workspace_bytes = plan.workspace_bytes;
+    ps.push_back(p);
+  }
+  const double us = time_us(
+      [&](int i) { BENCH_CHECK(kernels::cross_decode_attention(ps[i % copies], nullptr)); }, 20);
+  report(name, us, 4.0 * d * hq * n_q * n_k, bytes,
+         "n_q=" + std::to_string(n_q) + " n_k=" + std::to_string(n_k) +
+             " kv=" + (fp8 ? "fp8" : "bf16") + " splits=" + std::to_string(ps[0].num_splits));
+}
+
 int main(int argc, char** argv) {
   const char* filter = argc > 1 ? argv[1] : nullptr;
   cudaDeviceProp prop{};
@@ -393,7 +466,21 @@ int main(int argc, char** argv) {
     bench_attention("cross_attn_q64_k131072_splits" + std::to_string(splits),
                     {64, 131072, 28, 4, 128, false, {}}, filter, AttentionImpl::kAuto, splits);
   }
-  bench_attention("cross_attn_q1_k131072", {1, 131072, 28, 4, 128, false, {}}, filter);
+  // One decode step's cross attention (1 query, or a batch of 2 / 16 over one video): the flash
+  // kernel against the few-row kernel (bf16 and fp8 K/V), and its split count around the plan.
+  for (int64_t nk : {16384, 131072, 524288}) {
+    const std::string k = "_k" + std::to_string(nk);
+    bench_attention("cross_attn_q1" + k, {1, nk, 28, 4, 128, false, {}}, filter);
+    bench_cross_decode("cross_decode_q1" + k, 1, nk, false, filter);
+    bench_cross_decode("cross_decode_fp8_q1" + k, 1, nk, true, filter);
+    bench_cross_decode("cross_decode_q2" + k, 2, nk, false, filter);
+    bench_cross_decode("cross_decode_q16" + k, 16, nk, false, filter);
+  }
+  bench_attention("cross_attn_q16_k131072", {16, 131072, 28, 4, 128, false, {}}, filter);
+  for (int splits : {32, 132, 264}) {
+    bench_cross_decode("cross_decode_q1_k131072_splits" + std::to_string(splits), 1, 131072, false,
+                       filter, splits);
+  }
   bench_attention("cross_attn_q256_k131072", {256, 131072, 28, 4, 128, false, {}}, filter);
   // The same one-query decode on the few-row kernel (what decode steps use), and a batch of 8
   // sequences each over its own text cache (batched self-attention decode).

@@ -47,12 +47,16 @@ double text_flops(const VambaConfig& c, double n, double m) {
   return (dense * n + attn) * c.num_hidden_layers + 2 * h * c.vocab_size;
 }
 
+// The video K/V store (--kv-store): bytes per stored element, for the decode floor.
+KvStore g_kv_store = KvStore::kActivation;
+double video_kv_elem_bytes() { return g_kv_store == KvStore::kFp8E4M3 ? 1.0 : 2.0; }
+
 // Bytes one decode step must read: the text-path weights, the head, the video K/V and the text KV.
 double decode_bytes(const VambaConfig& c, double m, double text_len) {
   const double h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
   const double layer_weights = (h * (h + 2 * kv) + h * h) + 2 * h * h + 3 * h * c.intermediate_size;
   return 2 * (layer_weights * c.num_hidden_layers + h * c.vocab_size) +
-         2 * 2 * kv * c.num_hidden_layers * (m + text_len);
+         2 * kv * c.num_hidden_layers * (video_kv_elem_bytes() * m + 2 * text_len);
 }
 
 // The text KV bytes alone (one sequence's share of a batched step).
@@ -94,7 +98,7 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
       s = s * 6364136223846793005ull + 1442695040888963407ull;
       x = static_cast<float>(static_cast<int64_t>(s >> 40) % 2001 - 1000) * 1e-3f;
     }
-    auto video_state = (*lm)->new_video_state(*stream, m);
+    auto video_state = (*lm)->new_video_state(*stream, m, g_kv_store);
     if (!video_state.ok()) {
       printf("bench=lm_prefill video_tokens=%lld error=\"%s\"\n", (long long)m,
              video_state.status().to_string().c_str());
@@ -236,7 +240,13 @@ int main(int argc, char** argv) {
   app.add_option("--decode-steps", steps, "Decode steps timed per case");
   app.add_option("--layers", layers, "Override the layer count (smoke tests)");
   app.add_option("--device", device, "cuda or cpu");
+  std::string kv = "bf16";
+  app.add_option("--kv-store", kv, "The video K/V store: bf16 or fp8");
   app.add_option("--decode-batch", batches, "Decode batch sizes");
   CLI11_PARSE(app, argc, argv);
+  const auto store = vamba::parse_kv_store(kv);
+  if (!store) return fprintf(stderr, "--kv-store %s: expected bf16 or fp8\n", kv.c_str()), 2;
+  vamba::bench::g_kv_store = *store;
+  if (*store != vamba::KvStore::kActivation) printf("bench=lm_config kv_store=fp8\n");
   return vamba::bench::run(tokens, prompt, steps, layers, device, batches);
 }

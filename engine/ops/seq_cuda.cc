@@ -18,6 +18,7 @@
 
 #include "engine/ops/cuda_backend.h"
 #include "kernels/attention/attention.h"
+#include "kernels/attention/cross_decode.h"
 #include "kernels/attention/decode_rows.h"
 #include "kernels/conv/causal_conv1d.h"
 #include "kernels/ssd/ssd.h"
@@ -147,6 +148,47 @@ Status run_decode_rows(const char* op, const Tensor& q, const std::vector<Tensor
   return from_cuda(kernels::decode_rows_attention(p, cu(stream)), op);
 }
 
+// The few-row cross-attention kernel (kernels/attention/cross_decode.h) for decode steps: up to
+// kCrossDecodeMaxRows packed query rows (16 queries at group 7) over the video's keys, each warp
+// streaming its own key tiles (the flash kernel's 64-row blocks are mostly padding there; timings
+// in bench/kernels/seq_bench.cu, cross_decode_* against cross_attn_q1_*). *ran is false (and
+// nothing happens) for more rows (prefill: the flash kernel), shapes it is not built for, or when
+// VAMBA_ATTENTION_IMPL forces an implementation.
+Status run_cross_decode(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor* out,
+                        const Stream& stream, bool* ran) {
+  *ran = false;
+  if (attention_impl_from_env() != kernels::AttentionImpl::kAuto) return ok_status();
+  kernels::CrossDecodeParams p;
+  p.q = q.raw_data();
+  p.o = out->raw_data();
+  p.k = k.raw_data();
+  p.v = v.raw_data();
+  p.num_heads = static_cast<int>(q.dim(1));
+  p.num_kv_heads = static_cast<int>(k.dim(1));
+  p.head_dim = static_cast<int>(q.dim(2));
+  p.q_token_stride = p.o_token_stride = q.dim(1) * q.dim(2);
+  p.q_head_stride = p.o_head_stride = q.dim(2);
+  p.k_token_stride = k.dim(1) * k.dim(2);
+  p.v_token_stride = v.dim(1) * v.dim(2);
+  p.k_head_stride = k.dim(2);
+  p.v_head_stride = v.dim(2);
+  p.q_len = q.dim(0);
+  p.kv_len = k.dim(0);
+  p.scale = scale;
+  if (kernels::cross_decode_can_implement(p) != nullptr) return ok_status();
+  const kernels::CrossDecodePlan plan = kernels::cross_decode_plan(p);
+  p.num_splits = plan.num_splits;
+  Tensor workspace;
+  if (plan.workspace_bytes > 0) {
+    VAMBA_ASSIGN_OR_RETURN(workspace, Tensor::empty({static_cast<int64_t>(plan.workspace_bytes)},
+                                                    DType::kU8, q.device()));
+    p.workspace = workspace.raw_data();
+    p.workspace_bytes = plan.workspace_bytes;
+  }
+  *ran = true;
+  return from_cuda(kernels::cross_decode_attention(p, cu(stream)), "cross_attention");
+}
+
 }  // namespace
 
 // --- attention.h ------------------------------------------------------------------------------
@@ -174,6 +216,11 @@ Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
 
 Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor* out,
                        const Stream& stream) {
+  // Decode steps (one query per sequence, or a batch of sequences over one video): the few-row
+  // kernel; text prefill (hundreds of queries): the flash kernel.
+  bool ran = false;
+  VAMBA_RETURN_IF_ERROR(run_cross_decode(q, k, v, scale, out, stream, &ran));
+  if (ran) return ok_status();
   return run_attention("cross_attention", attention_params(q, k, v, out, k.dim(0), scale),
                        q.device(), stream);
 }

@@ -46,10 +46,10 @@ void run_case(int64_t heads, int64_t d, const std::vector<int64_t>& appends, uin
   float* scales = nullptr;
   __nv_bfloat16* d_src = nullptr;
   __nv_bfloat16* out = nullptr;
-  CUDA_OK(cudaMalloc(&data, ref_data.size()));
-  CUDA_OK(cudaMalloc(&scales, ref_scales.size() * sizeof(float)));
-  CUDA_OK(cudaMalloc(&d_src, src.size() * sizeof(__nv_bfloat16)));
-  CUDA_OK(cudaMalloc(&out, src.size() * sizeof(__nv_bfloat16)));
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&data), ref_data.size()));
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&scales), ref_scales.size() * sizeof(float)));
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&d_src), src.size() * sizeof(__nv_bfloat16)));
+  CUDA_OK(cudaMalloc(reinterpret_cast<void**>(&out), src.size() * sizeof(__nv_bfloat16)));
   CUDA_OK(cudaMemset(data, 0xFF, ref_data.size()));
   CUDA_OK(cudaMemset(scales, 0xFF, ref_scales.size() * sizeof(float)));
   CUDA_OK(cudaMemset(out, 0xFF, src.size() * sizeof(__nv_bfloat16)));

@@ -162,5 +162,36 @@ TEST_F(ForwardCli, GridDisagreeingWithEmbedsIsRejected) {
   EXPECT_EQ(run(in, (dir_ / "out.safetensors").string()), 2);
 }
 
+// --kv-store fp8 keeps the video's K/V in fp8 e4m3: within the bound tests/models/
+// kv_fp8_golden_test.cc derives (2^-5 relative L2), greedy ids unchanged; a bad name is a usage
+// error that names the flag.
+TEST_F(ForwardCli, Fp8KvStoreAndBadStoreName) {
+  const std::string in = (dir_ / "in.safetensors").string();
+  const std::string out = (dir_ / "out.safetensors").string();
+  ASSERT_TRUE(write_safetensors(in, {{"input_ids", golden("input_ids")},
+                                     {"vision_embeds", golden("vision_embeds")}})
+                  .ok());
+  const int64_t tokens = testing::golden_shape("greedy_ids")[0];
+  ASSERT_EQ(run(in, out, "--kv-store fp8 --new-tokens " + std::to_string(tokens)), 0)
+      << read_stderr();
+  auto file = SafetensorsFile::open(out);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  auto logits = (*file)->tensor("logits_last");
+  auto greedy = (*file)->tensor("greedy_ids");
+  ASSERT_TRUE(logits.ok() && greedy.ok());
+  const double err =
+      testing::rel_l2(*logits->to_float_vector(), testing::golden_floats("logits_last"));
+  std::printf("[ metric ] --kv-store fp8: logits_last rel L2 %.3g\n", err);
+  EXPECT_LE(err, 1.0 / 32);
+  EXPECT_GT(err, kTolerance);  // the fp8 store was actually used
+  const int64_t* g = greedy->data<int64_t>();
+  EXPECT_EQ(std::vector<int64_t>(g, g + greedy->numel()), testing::golden_ints("greedy_ids"));
+
+  fs::remove(out);
+  EXPECT_EQ(run(in, out, "--kv-store fp4"), 2);
+  EXPECT_NE(read_stderr().find("--kv-store fp4"), std::string::npos) << read_stderr();
+  EXPECT_FALSE(fs::exists(out));
+}
+
 }  // namespace
 }  // namespace vamba

@@ -1,5 +1,6 @@
-// The fp8 e4m3 store of the video's cross-attention K/V (KvStore::kFp8E4M3) in the golden tiny model
-// on the CPU, measured against the reference's fp32 golden tensors and against the exact store:
+// The fp8 e4m3 store of the video's cross-attention K/V (KvStore::kFp8E4M3) in the golden tiny
+// model on the CPU, measured against the reference's fp32 golden tensors and against the exact
+// store:
 //   - the question's logits_last and last_hidden_state within a stated bound, and the 16 greedy
 //     tokens of the cached decode equal to the golden ones;
 //   - the video appended in odd pieces (straddling the 64-token scale blocks, landing in partly
@@ -30,21 +31,22 @@ using testing::golden_path;
 using testing::rel_l2;
 
 // fp8 against fp32. e4m3 keeps 3 mantissa bits, so a stored K/V element is within half a step of
-// its value: at most 2^-4 of it, about 2^-4/√3 ≈ 3.6e-2 RMS for values spread over a binade (the
-// block scale maps each block's absmax to 448, so no element loses range, and an element under
-// absmax·2^-15 — a subnormal code — is negligible in an L2 norm). Those errors are independent
-// across elements: the attention output is a softmax-weighted mean of V rows, which averages them
-// over the keys, and K errors move each score q·k/√d by a few percent of itself. The cross-attention
-// output is then one summand of the residual stream. So nothing downstream can exceed the
-// per-element bound: the logits and hidden states stay within 2^-4 = 6.25e-2, and the average
-// makes the measured distance several times smaller (printed). Greedy tokens must not change.
-constexpr double kFp8VsFp32 = 0.0625;
-// fp8 in pieces against fp8 at once. Two differences: the Mamba pass in pieces changes the SSD's
-// summation order (≈ 1e-6, golden test), and the rows of a block filled over several appends are
-// rounded twice when the block's scale grows (each time within half a step). So the pieces differ
-// from the whole by at most one more fp8 rounding on the requantized rows, never more than the fp8
-// store differs from fp32: same bound, and it must be met by a margin (measured, printed).
-constexpr double kPiecesVsWhole = kFp8VsFp32;
+// its value: at most 2^-4 of it, and 2^-4/√3 ≈ 3.6e-2 RMS for values spread over a binade (the
+// block scale maps each block's absmax to 448, so no element loses range; an element under
+// absmax·2^-15, a subnormal code, is negligible in an L2 norm). Those errors are independent across
+// elements: the attention output is a softmax-weighted mean of V rows, which averages them over
+// the keys, and K errors move each score q·k/√d by a few percent of itself; the cross-attention
+// output is then one summand of the residual stream. So the logits and hidden states move by less
+// than the K/V's own RMS error: bound 2^-5 ≈ 3.1e-2 (measured about 6e-3, printed). Greedy tokens
+// must not change.
+constexpr double kFp8VsFp32 = 1.0 / 32;
+// The K/V themselves: one rounding is within half a step, 2^-4 of each element, so their relative
+// L2 against the exact rows is below 2^-4 (RMS ≈ 3.6e-2 at most). Appending in pieces differs from
+// appending at once by the SSD's summation order (≈ 1e-6, golden test) and by one more rounding of
+// the rows of a block filled over several appends, requantized when its scale grows: against the
+// one-piece fp8 store that is again one rounding of those rows, within the same 2^-4 (drop_front
+// requantizes the same way). On the logits and hidden states the fp8-vs-fp32 bound applies.
+constexpr double kKvRoundingBound = 1.0 / 16;
 
 struct Shared {
   Checkpoint checkpoint;
@@ -158,15 +160,15 @@ TEST_F(KvFp8Golden, OddPiecesAgainstOnePiece) {
   double worst_kv = 0;
   for (size_t l = 0; l < whole.cross_kv.size(); ++l) {
     for (bool keys : {true, false}) {
-      worst_kv = std::max(worst_kv, rel_l2(read(pieces.cross_kv[l], keys),
-                                           read(whole.cross_kv[l], keys)));
+      worst_kv =
+          std::max(worst_kv, rel_l2(read(pieces.cross_kv[l], keys), read(whole.cross_kv[l], keys)));
     }
   }
   std::cout << "[ metric ] fp8 in pieces vs fp8 at once: K/V worst layer rel L2 " << worst_kv
             << ", logits_last " << logits << ", last_hidden_state " << hidden << "\n";
-  EXPECT_LE(worst_kv, kPiecesVsWhole);
-  EXPECT_LE(logits, kPiecesVsWhole / 4);
-  EXPECT_LE(hidden, kPiecesVsWhole / 4);
+  EXPECT_LE(worst_kv, kKvRoundingBound);
+  EXPECT_LE(logits, kFp8VsFp32);
+  EXPECT_LE(hidden, kFp8VsFp32);
 }
 
 // The exact store's rows of one layer, quantized by the reference in the same pieces.
@@ -209,19 +211,25 @@ TEST_F(KvFp8Golden, EngineStoreIsTheReferenceBitForBit) {
   const std::vector<int64_t> pieces = {5, 70, 1, 52};
   const VideoState exact = encode(pieces, KvStore::kActivation);
   VideoState fp8 = encode(pieces, KvStore::kFp8E4M3);
+  double worst = 0;
   for (size_t l = 0; l < exact.cross_kv.size(); ++l) {
     const KvBuffer& kv = fp8.cross_kv[l];
     for (bool keys : {true, false}) {
-      const RefStore ref =
-          reference_store(read(exact.cross_kv[l], keys), kv.heads(), kv.head_dim(), pieces);
-      EXPECT_TRUE(bit_equal(read(kv, keys), reference_rows(ref, 128, kv.heads(), kv.head_dim())))
+      const std::vector<float> want = read(exact.cross_kv[l], keys);
+      const std::vector<float> got = read(kv, keys);
+      const RefStore ref = reference_store(want, kv.heads(), kv.head_dim(), pieces);
+      EXPECT_TRUE(bit_equal(got, reference_rows(ref, 128, kv.heads(), kv.head_dim())))
           << "layer " << l << (keys ? " keys" : " values");
+      worst = std::max(worst, rel_l2(got, want));
     }
   }
+  std::cout << "[ metric ] fp8 K/V vs exact K/V (pieces 5, 70, 1, 52): worst layer rel L2 " << worst
+            << "\n";
+  EXPECT_LE(worst, kKvRoundingBound);
   // Storage: one byte per element plus one f32 per (block, head), keys and values.
-  const KvBuffer& kv = fp8.cross_kv[0];
-  const size_t blocks = static_cast<size_t>((kv.capacity() + kFp8KvBlockTokens - 1) /
-                                            kFp8KvBlockTokens);
+  KvBuffer& kv = fp8.cross_kv[0];
+  const size_t blocks =
+      static_cast<size_t>((kv.capacity() + kFp8KvBlockTokens - 1) / kFp8KvBlockTokens);
   EXPECT_EQ(kv.bytes(), 2 * static_cast<size_t>(kv.capacity() * kv.heads() * kv.head_dim()) +
                             2 * blocks * static_cast<size_t>(kv.heads()) * sizeof(float));
   EXPECT_FALSE(kv.extend(1, stream_).ok());  // the fused bf16 append cannot write fp8 rows
@@ -243,7 +251,7 @@ TEST_F(KvFp8Golden, DropFrontRequantizesTheKeptRows) {
     EXPECT_TRUE(bit_equal(got, reference_rows(ref, 128 - drop, kv.heads(), kv.head_dim())));
     std::cout << "[ metric ] fp8 drop_front(" << drop << "): kept rows moved by rel L2 "
               << rel_l2(got, kept) << "\n";
-    EXPECT_LE(rel_l2(got, kept), kFp8VsFp32);
+    EXPECT_LE(rel_l2(got, kept), kKvRoundingBound);
     // And appending after the drop continues the store.
     auto more = Tensor::from_floats({1, kv.heads(), kv.head_dim()},
                                     std::vector<float>(static_cast<size_t>(row), 0.5f));

@@ -458,6 +458,14 @@ StatusOr<const AVFrame*> VideoDecoder::Impl::frame_at(int64_t target, int64_t th
       fresh = false;
       if (pts_of(frame.get()) <= threshold) {
         held = std::move(frame);
+        // Keyframes only: when the index says the next keyframe lies past the target, this one
+        // is the answer — no need to read on to it (two seconds of packets at a GOP of 2 s).
+        if (options.nearest_keyframe && index_trusted &&
+            avformat_index_get_entries_count(stream) > 0) {
+          const int k = av_index_search_timestamp(stream, pts_of(held.get()) - dts_lead + 1, 0);
+          const AVIndexEntry* next = k >= 0 ? avformat_index_get_entry(stream, k) : nullptr;
+          if (next == nullptr || next->timestamp + dts_lead > threshold) break;
+        }
       } else {
         ahead = std::move(frame);
         break;

@@ -71,7 +71,7 @@ void switch_context(Context* from, Context* to) { swapcontext(&from->uc, &to->uc
 #endif
 
 enum class State { kRunnable, kWaitWarp, kWaitBlock, kDone };
-enum class OpKind { kShflXor, kShflUp, kMma, kLdsm, kLdsmT };
+enum class OpKind { kShflXor, kShflUp, kMma, kLdsm, kLdsmT, kSyncWarp };
 
 struct WarpOp {
   OpKind kind;
@@ -162,6 +162,8 @@ void run_warp_op(std::vector<Fiber*>& lanes) {
   WarpOp* op[32];
   for (int l = 0; l < 32; ++l) op[l] = lanes[l]->op;
   switch (kind) {
+    case OpKind::kSyncWarp:  // the barrier itself is the point: every lane has arrived
+      break;
     case OpKind::kShflXor:
       for (int l = 0; l < 32; ++l) {
         if (op[l]->iarg != op[0]->iarg) fail("shfl_xor with different lane masks");
@@ -362,6 +364,11 @@ void syncthreads() {
   Scheduler& s = sched();
   s.cur->state = State::kWaitBlock;
   yield_to_scheduler();
+}
+
+void syncwarp() {
+  WarpOp op{OpKind::kSyncWarp};
+  warp_collective(&op);
 }
 
 float shfl_xor(float v, int lane_mask) {

@@ -53,8 +53,10 @@ T* shared_alloc(size_t n) {
   return static_cast<T*>(shared_alloc_bytes(sizeof(T) * n));
 }
 
-// Collectives.
+// Collectives. syncwarp is a warp barrier (it runs when all 32 lanes arrive), so that the
+// cp.async copies each lane completed before it are visible to the others, as on the device.
 void syncthreads();
+void syncwarp();
 float shfl_xor(float v, int lane_mask);
 float shfl_up(float v, int delta);
 void mma_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
@@ -74,6 +76,7 @@ uint64_t collectives();
 #define gridDim (::emu::current().grid_dim)
 
 inline void __syncthreads() { ::emu::syncthreads(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::emu::syncwarp(); }
 inline float __shfl_xor_sync(unsigned, float v, int lane_mask) {
   return ::emu::shfl_xor(v, lane_mask);
 }

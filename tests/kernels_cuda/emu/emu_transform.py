@@ -2,8 +2,8 @@
 """Rewrites CUDA kernel sources (.cu) into host C++ for the CPU emulation in emu.h.
 
 Three textual changes, nothing else: every `kernel<<<cfg>>>(args);` launch becomes
-`::emu::launch_kernel([&] { kernel(args); }, cfg);`, the dynamic `extern __shared__` buffer becomes
-`::emu::dyn_smem()`, and each static `__shared__ T name[n];` becomes a per-block arena slot. The
+`::emu::launch_kernel([&] { kernel(args); }, cfg);`, the dynamic `extern __shared__` buffer (of any
+element type) becomes `::emu::dyn_smem()`, and each static `__shared__ T name[n];` becomes a per-block arena slot. The
 kernel bodies are compiled unchanged, so the emulation checks the real indexing.
 
 usage: emu_transform.py OUT_DIR FILE...   (paths relative to the repository root)
@@ -17,13 +17,15 @@ import sys
 LAUNCH = re.compile(
     r"([A-Za-z_][\w:]*(?:<[^<>;]*>)?)\s*<<<(.*?)>>>\s*\((.*?)\)\s*;", re.DOTALL)
 DYN_SMEM = re.compile(
-    r"extern\s+__shared__\s+(?:__align__\(\d+\)\s+)?unsigned\s+char\s+(\w+)\[\]\s*;")
+    r"extern\s+__shared__\s+(?:__align__\(\d+\)\s+)?(unsigned\s+char|[\w:]+)\s+(\w+)\[\]\s*;")
 STATIC_SMEM = re.compile(
     r"__shared__\s+(?:__align__\(\d+\)\s+)?([\w:]+)\s+(\w+)\[([^\]]+)\]\s*;")
 
 
 def transform(text):
-    text = DYN_SMEM.sub(r"unsigned char* \1 = ::emu::dyn_smem();", text)
+    text = DYN_SMEM.sub(
+        lambda m: "%s* %s = reinterpret_cast<%s*>(::emu::dyn_smem());" % (
+            m.group(1), m.group(2), m.group(1)), text)
     text = STATIC_SMEM.sub(r"\1* \2 = ::emu::shared_alloc<\1>(\3);", text)
     text = LAUNCH.sub(
         lambda m: "::emu::launch_kernel([&] { %s(%s); }, %s);" % (
