@@ -15,6 +15,7 @@
 #include "engine/models/vamba_lm.h"
 #include "engine/state/memory_plan.h"
 #include "tests/testing/golden.h"
+#include "tests/testing/golden_lm.h"
 #include "tests/testing/golden_tensors.h"
 
 namespace vamba {
@@ -35,36 +36,11 @@ constexpr double kChunkTol = 1e-5;
 // dequantized K/V (measured values are printed).
 constexpr double kFp8Tol = 5e-2;
 
-struct Shared {
-  Checkpoint checkpoint;
-  std::unique_ptr<VambaLm> lm;
-};
+using Shared = testing::GoldenLm;
 
-Shared* shared() {
-  static Shared* s = [] {
-    auto* out = new Shared();
-    auto ck = Checkpoint::open(golden_path("vamba-tiny"));
-    if (!ck.ok()) {
-      ADD_FAILURE() << ck.status().to_string();
-      return out;
-    }
-    out->checkpoint = std::move(ck).value();
-    auto lm = VambaLm::load(out->checkpoint, Device::cpu(), Stream());
-    if (!lm.ok()) {
-      ADD_FAILURE() << lm.status().to_string();
-      return out;
-    }
-    out->lm = std::move(lm).value();
-    return out;
-  }();
-  return s;
-}
-
-std::vector<float> values(const Tensor& t) {
-  auto v = t.to_float_vector();
-  EXPECT_TRUE(v.ok()) << v.status().to_string();
-  return v.ok() ? *v : std::vector<float>();
-}
+// The shared CPU model and float views (tests/testing/golden_lm.h).
+Shared* shared() { return testing::golden_cpu_lm(); }
+std::vector<float> values(const Tensor& t) { return testing::tensor_values(t); }
 
 class LongVideo : public ::testing::Test {
  protected:

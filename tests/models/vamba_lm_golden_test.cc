@@ -13,6 +13,7 @@
 #include "engine/models/vamba_lm.h"
 #include "engine/ops/sampling.h"
 #include "tests/testing/golden.h"
+#include "tests/testing/golden_lm.h"
 #include "tests/testing/golden_tensors.h"
 
 namespace vamba {
@@ -26,36 +27,11 @@ using testing::rel_l2;
 constexpr double kTol = 1e-4;  // the README's fp32 tolerance
 
 // One checkpoint and model for the whole binary: loading converts every weight to f32.
-struct Shared {
-  Checkpoint checkpoint;
-  std::unique_ptr<VambaLm> lm;
-};
+using Shared = testing::GoldenLm;
 
-Shared* shared() {
-  static Shared* s = [] {
-    auto* out = new Shared();
-    auto ck = Checkpoint::open(golden_path("vamba-tiny"));
-    if (!ck.ok()) {
-      ADD_FAILURE() << ck.status().to_string();
-      return out;
-    }
-    out->checkpoint = std::move(ck).value();
-    auto lm = VambaLm::load(out->checkpoint, Device::cpu(), Stream());
-    if (!lm.ok()) {
-      ADD_FAILURE() << lm.status().to_string();
-      return out;
-    }
-    out->lm = std::move(lm).value();
-    return out;
-  }();
-  return s;
-}
-
-std::vector<float> values(const Tensor& t) {
-  auto v = t.to_float_vector();
-  EXPECT_TRUE(v.ok()) << v.status().to_string();
-  return v.ok() ? *v : std::vector<float>();
-}
+// The shared CPU model and float views (tests/testing/golden_lm.h).
+Shared* shared() { return testing::golden_cpu_lm(); }
+std::vector<float> values(const Tensor& t) { return testing::tensor_values(t); }
 
 Tensor golden_video() {
   auto v = testing::golden_tensor("vision_embeds");
