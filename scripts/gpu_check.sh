@@ -24,8 +24,12 @@ pack() {
   fi
   rm -rf .device/gpu && mkdir -p .device/gpu/bin .device/gpu/lib
   # Test and benchmark binaries (the CLI too, for `vamba forward --device cuda`).
+  # VAMBA_PACK_BINS="a b": carry only those binaries (the carry limit is 64 MiB in all).
   for b in build/ci/bin/*; do
     [ -x "$b" ] && [ -f "$b" ] || continue
+    if [ -n "${VAMBA_PACK_BINS:-}" ] && ! grep -qw "$(basename "$b")" <<<"$VAMBA_PACK_BINS"; then
+      continue
+    fi
     # Binaries that need FFmpeg/OpenCV/gRPC cannot run there; leave them out.
     if ldd "$b" | grep -qE 'libav(format|codec)|libopencv|libgrpc'; then continue; fi
     cp "$b" .device/gpu/bin/
@@ -46,13 +50,18 @@ pack() {
   du -sh .device
 }
 
-run() {
+# On the GPU machine: the golden data and the binaries out of .device/, and $out for the logs.
+unpack() {
   out=${OUT:-/tmp/vamba-gpu-out}
   mkdir -p "$out"
   [ -f .device/unpack.sh ] && bash .device/unpack.sh
   rm -rf /tmp/vamba-gpu && mkdir -p /tmp/vamba-gpu && tar -C /tmp/vamba-gpu -xJf .device/gpu.tar.xz
   export LD_LIBRARY_PATH=/tmp/vamba-gpu/gpu/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
   export VAMBA_GOLDEN_DIR=$PWD/.device/golden
+}
+
+run() {
+  unpack
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
   local pass=0 fail=0
   : >"$out/tests.log"
@@ -105,8 +114,50 @@ e2e() {
   )
 }
 
+# The decode step alone (faster to iterate on than `run`): the parity tests of the kernels and ops it
+# uses and the golden model on the GPU, the decode GEMV shapes, then lm_bench's decode with the
+# defaults and with each new piece switched off (VAMBA_PDL=0: no programmatic dependent launch;
+# VAMBA_GEMV=stream: the CUDA-core GEMV instead of the tensor-core one), so the gains are measured
+# in one session. Pack with VAMBA_PACK_BINS="kernels_cuda_dense_test kernels_cuda_seq_test
+# gpu_golden_test lm_bench dense_bench seq_bench".
+decode() {
+  unpack
+  local bin=/tmp/vamba-gpu/gpu/bin fail=0
+  for t in ${VAMBA_DECODE_TESTS-kernels_cuda_dense_test kernels_cuda_seq_test gpu_golden_test}; do
+    if "$bin/$t" --gtest_brief=1 >"$out/$t.log" 2>&1; then echo "PASS $t"; else
+      fail=1; echo "FAIL $t"; grep -E 'Failure|FAILED|Expected|Which is' "$out/$t.log" | head -30
+    fi
+    grep -E '^PARITY' "$out/$t.log" | sort -t= -k2 | tail -3 || true
+  done
+  [ -n "${VAMBA_DENSE_FILTER-gemv}" ] && timeout 300 "$bin/dense_bench" "${VAMBA_DENSE_FILTER-gemv}" >"$out/dense.log" 2>&1
+  [ -n "${VAMBA_SEQ_FILTER-cross_decode_q}" ] && timeout 200 "$bin/seq_bench" "${VAMBA_SEQ_FILTER-cross_decode_q}" >"$out/seq.log" 2>&1
+  local tokens=${VAMBA_DECODE_TOKENS:-16384 131072}
+  # shellcheck disable=SC2086
+  timeout 400 "$bin/lm_bench" --video-tokens $tokens --decode-batch 1 8 --decode-steps 24 2>&1 |
+    grep -E '^bench=' | tee "$out/lm.log"
+  # One decode step's kernels under ncu (their own durations, no gaps), summed per kernel.
+  if [ "${VAMBA_DECODE_NCU:-1}" = 1 ] && command -v ncu >/dev/null; then
+    for b in 1 8; do
+      timeout 300 ncu --profile-from-start off --clock-control none --metrics gpu__time_duration.sum \
+        --csv "$bin/lm_bench" --video-tokens 16384 --decode-batch "$b" --decode-steps 4 \
+        --profile-step 2 >"$out/ncu_b$b.csv" 2>"$out/ncu_b$b.err" || true
+      echo "== ncu: one decode step, 16K video tokens, batch $b" | tee -a "$out/lm.log"
+      python3 scripts/device/ncu_summary.py "$out/ncu_b$b.csv" | head -30 | tee -a "$out/lm.log"
+    done
+  fi
+  if [ "${VAMBA_DECODE_AB:-1}" = 1 ]; then
+    for ab in VAMBA_PDL=0 VAMBA_GEMV=unfused; do
+      echo "== $ab" | tee -a "$out/lm.log"
+      env "$ab" timeout 300 "$bin/lm_bench" --video-tokens 16384 --decode-batch 1 8 \
+        --decode-steps 24 2>&1 | grep -E '^bench=lm_decode' | tee -a "$out/lm.log"
+    done
+  fi
+  return $fail
+}
+
 case "$mode" in
   pack) pack ;;
   run) run ;;
-  *) echo "usage: scripts/gpu_check.sh pack|run" >&2; exit 2 ;;
+  decode) decode ;;
+  *) echo "usage: scripts/gpu_check.sh pack|run|decode" >&2; exit 2 ;;
 esac

@@ -26,6 +26,7 @@
 #include "kernels/elementwise/cast.h"
 #include "kernels/embedding/embedding.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/gemm/gemv_mma.h"
 #include "kernels/norm/norm.h"
 #include "kernels/rope/rope.h"
 #include "kernels/sampling/sampling.h"
@@ -100,8 +101,18 @@ void time_case(const std::string& name, double flops, double bytes, int sets, in
   }
   std::sort(ms.begin(), ms.end());
   const double t_us = 1e3 * ms[ms.size() / 2];
+  // Back to back: the launches queued ahead of the GPU, as inside a decode step (no host launch
+  // latency between them; a kernel with programmatic dependent launch overlaps its predecessor).
+  BENCH_CHECK(cudaEventRecord(a));
+  for (int i = 0; i < reps; ++i) BENCH_CHECK(launch(i % sets));
+  BENCH_CHECK(cudaEventRecord(b));
+  BENCH_CHECK(cudaEventSynchronize(b));
+  float total_ms = 0.0f;
+  BENCH_CHECK(cudaEventElapsedTime(&total_ms, a, b));
+  const double b2b_us = 1e3 * total_ms / reps;
   const double floor_us = std::max(flops / (kPeakTflops * 1e6), bytes / (kPeakGBps * 1e3));
-  std::printf("BENCH name=%s time_us=%.2f", name.c_str(), t_us);
+  std::printf("BENCH name=%s time_us=%.2f b2b_us=%.2f b2b_ratio=%.2f", name.c_str(), t_us, b2b_us,
+              b2b_us / floor_us);
   if (flops > 0) std::printf(" tflops=%.1f", flops / (t_us * 1e6));
   if (bytes > 0) std::printf(" gbps=%.0f", bytes / (t_us * 1e3));
   std::printf(" floor_us=%.2f ratio=%.2f%s%s\n", floor_us, t_us / floor_us,
@@ -145,6 +156,40 @@ void bench_gemm(const std::string& name, int64_t m, int64_t n, int64_t k, bool b
           std::fprintf(stderr, "%s\n", vamba::kernels::gemm_last_error().c_str());
         return e;
       },
+      "M=" + std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
+}
+
+// The tensor-core GEMV (kernels/gemm/gemv_mma.h) directly: output segments (rows of each), SwiGLU
+// (a second weight of the same shape) and the k-split width (0 = its own choice).
+void bench_gemv_mma(const std::string& name, int64_t m, const std::vector<int64_t>& segments,
+                    int64_t k, bool bias, bool y_f32, bool swiglu, int warps) {
+  if (!selected(name)) return;
+  Buffers buf;
+  int64_t n = 0;
+  for (int64_t r : segments) n += r;
+  const double weights = 2.0 * n * k * (swiglu ? 2 : 1);
+  const double bytes = weights + 2.0 * (m * k + (bias ? n : 0)) + (y_f32 ? 4.0 : 2.0) * m * n;
+  const int sets = sets_for(bytes);
+  std::vector<vamba::kernels::GemvMmaParams> ps(static_cast<size_t>(sets));
+  for (auto& p : ps) {
+    p.x = buf.bf16(m * k);
+    p.w = buf.bf16(n * k, 0.05f);
+    p.w_up = swiglu ? buf.bf16(n * k, 0.05f) : nullptr;
+    p.bias = bias ? buf.bf16(n) : nullptr;
+    p.num_outputs = static_cast<int>(segments.size());
+    for (size_t i = 0; i < segments.size(); ++i) {
+      p.out[i].y = buf.alloc(static_cast<size_t>(m * segments[i]) * (y_f32 ? 4 : 2));
+      p.out[i].rows = segments[i];
+    }
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    p.y_f32 = y_f32;
+    p.warps = warps;
+  }
+  time_case(
+      name, 2.0 * m * n * k * (swiglu ? 2 : 1), bytes, sets, 200,
+      [&](int s) { return vamba::kernels::gemv_mma(ps[s], nullptr); },
       "M=" + std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
 }
 
@@ -471,11 +516,22 @@ int main(int argc, char** argv) {
                                        {"512x3584_bias", 512, 3584, true, false},
                                        {"lm_head_f32", 152064, 3584, false, true}};
   for (const DecodeShape& d : decode_shapes) {
-    for (const int64_t m : {1, 2, 4, 8}) {
+    for (const int64_t m : {1, 2, 4, 8, 16}) {
       const std::string base = "gemv_m" + std::to_string(m) + "_" + d.name;
       bench_gemm(base + "_cublaslt", m, d.n, d.k, d.bias, d.f32, GemmImpl::kCublasLt);
-      bench_gemm(base + "_custom", m, d.n, d.k, d.bias, d.f32, GemmImpl::kGemv);
+      if (m <= 8) bench_gemm(base + "_custom", m, d.n, d.k, d.bias, d.f32, GemmImpl::kGemv);
+      for (const int warps : {0, 4, 8, 16}) {
+        bench_gemv_mma(base + "_mma" + (warps ? "_w" + std::to_string(warps) : std::string()), m,
+                       {d.n}, d.k, d.bias, d.f32, false, warps);
+      }
     }
+  }
+  // The fused decode products: q, k, v as one 4608-row weight (three outputs), and SwiGLU
+  // (gate and up in one pass) against the separate products they replace.
+  for (const int64_t m : {1, 8, 16}) {
+    const std::string tag = "_m" + std::to_string(m);
+    bench_gemv_mma("gemv_qkv_fused" + tag, m, {3584, 512, 512}, 3584, true, false, false, 0);
+    bench_gemv_mma("gemv_swiglu_fused" + tag, m, {18944}, 3584, false, false, true, 0);
   }
   bench_norms();
   bench_elementwise();

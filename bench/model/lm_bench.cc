@@ -5,6 +5,9 @@
 //   bench=lm_prefill video_tokens=16384 ms=... tflops=... floor_ms=... x_floor=... peak_gib=...
 //   bench=lm_decode video_tokens=16384 batch=8 ms_per_step=... tokens_per_s=... floor_ms=...
 //   x_floor=...
+#ifdef VAMBA_WITH_CUDA
+#include <cuda_profiler_api.h>
+#endif
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -62,6 +65,18 @@ double decode_bytes(const VambaConfig& c, double m, double text_len) {
 // The text KV bytes alone (one sequence's share of a batched step).
 double decode_bytes_text(const VambaConfig& c, double text_len) {
   return 2 * 2 * double(c.num_key_value_heads) * c.head_dim() * c.num_hidden_layers * text_len;
+}
+
+// --profile-step N: the N-th decode step of every case runs between cudaProfilerStart and Stop,
+// so `ncu --profile-from-start off` sees exactly one step's kernels (and their own durations).
+int g_profile_step = -1;
+
+void profiler(bool start) {
+#ifdef VAMBA_WITH_CUDA
+  (void)(start ? cudaProfilerStart() : cudaProfilerStop());
+#else
+  (void)start;
+#endif
 }
 
 int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int layers,
@@ -187,18 +202,20 @@ int run(std::vector<int64_t> token_counts, int prompt_len, int decode_steps, int
       Tensor logits;
       for (int i = 0; i < decode_steps && st.ok(); ++i) {
         ts = now_s();
+        const bool profiled = i == g_profile_step;
+        if (profiled) profiler(true);
         st = (*lm)->decode_step(requests, &logits, *stream);
         if (!st.ok()) break;
         const double enqueued = now_s();
-        for (int b = 0; b < batch && st.ok(); ++b) {  // each argmax synchronises
-          auto row = logits.slice_rows(b, b + 1);
-          auto id = row.ok() ? ops::argmax(*row, *stream) : StatusOr<int64_t>(row.status());
-          if (!id.ok()) {
-            st = id.status();
-            break;
-          }
-          requests[b].token = *id;
+        // The greedy tokens of the whole batch: one launch, one synchronisation (as generate's
+        // decode_step does).
+        auto ids = ops::argmax_rows(logits, *stream);
+        if (!ids.ok()) {
+          st = ids.status();
+          break;
         }
+        for (int b = 0; b < batch; ++b) requests[b].token = (*ids)[b];
+        if (profiled) profiler(false);
         step_ms.push_back((now_s() - ts) * 1e3);
         enqueue_ms.push_back((enqueued - ts) * 1e3);
       }
@@ -243,6 +260,8 @@ int main(int argc, char** argv) {
   std::string kv = "bf16";
   app.add_option("--kv-store", kv, "The video K/V store: bf16 or fp8");
   app.add_option("--decode-batch", batches, "Decode batch sizes");
+  app.add_option("--profile-step", vamba::bench::g_profile_step,
+                 "Run this decode step of each case under cudaProfilerStart/Stop (for ncu)");
   CLI11_PARSE(app, argc, argv);
   const auto store = vamba::parse_kv_store(kv);
   if (!store) return fprintf(stderr, "--kv-store %s: expected bf16 or fp8\n", kv.c_str()), 2;

@@ -61,6 +61,17 @@ Status GenerationSequence::accept(const Tensor& logits, const Stream& stream) {
     if (u >= 1.0) u = std::nextafter(1.0, 0.0);
     VAMBA_ASSIGN_OR_RETURN(token, ops::sample(logits, options_.sampling, u, stream));
   }
+  return take(token);
+}
+
+Status GenerationSequence::accept_greedy(const Tensor& logits, int64_t token) {
+  if (finished_) return failed_precondition("generate: the sequence has finished");
+  if (!greedy()) return failed_precondition("generate: accept_greedy on a sampled sequence");
+  if (options_.on_logits) options_.on_logits(logits);
+  return take(token);
+}
+
+Status GenerationSequence::take(int64_t token) {
   result_.tokens.push_back(token);
   const int64_t index = static_cast<int64_t>(result_.tokens.size()) - 1;
   const bool keep_going = !options_.on_token || options_.on_token(token, index);
@@ -94,11 +105,23 @@ Status decode_step(const VambaLm& lm, const std::vector<GenerationSequence*>& se
   if (live.empty()) return ok_status();
   Tensor logits;  // (B, vocab) f32
   VAMBA_RETURN_IF_ERROR(lm.decode_step(batch, &logits, stream));
+  // Greedy rows: every row's argmax in one launch and one copy back (one synchronisation for the
+  // batch instead of one per sequence).
+  const int greedy = static_cast<int>(std::count_if(
+      live.begin(), live.end(), [](const GenerationSequence* s) { return s->greedy(); }));
+  std::vector<int64_t> ids;
+  if (greedy > 1) {
+    VAMBA_ASSIGN_OR_RETURN(ids, ops::argmax_rows(logits, stream));
+  }
   for (size_t i = 0; i < live.size(); ++i) {
     VAMBA_ASSIGN_OR_RETURN(Tensor row,
                            logits.slice_rows(static_cast<int64_t>(i), static_cast<int64_t>(i) + 1));
     VAMBA_ASSIGN_OR_RETURN(row, row.reshape({lm.vocab_size()}));
-    VAMBA_RETURN_IF_ERROR(live[i]->accept(row, stream));
+    if (!ids.empty() && live[i]->greedy()) {
+      VAMBA_RETURN_IF_ERROR(live[i]->accept_greedy(row, ids[i]));
+    } else {
+      VAMBA_RETURN_IF_ERROR(live[i]->accept(row, stream));
+    }
   }
   return ok_status();
 }

@@ -52,6 +52,10 @@ class GenerationSequence {
   Status prefill(const VambaLm& lm, const Stream& stream);
   // Chooses the next token from this sequence's logits row (vocab) f32 and applies the stop rules.
   Status accept(const Tensor& logits, const Stream& stream);
+  // Same, with the greedy token already chosen (decode_step takes a batch's argmax in one launch);
+  // only for a greedy sequence (greedy()).
+  Status accept_greedy(const Tensor& logits, int64_t token);
+  bool greedy() const { return options_.sampling.temperature <= 0.0f; }
   // Checks cancellation between steps (the flag may be set from another thread).
   void poll_cancel();
 
@@ -62,6 +66,8 @@ class GenerationSequence {
   GenerateResult take_result() { return std::move(result_); }
 
  private:
+  Status take(int64_t token);  // records the token and applies the stop rules
+
   std::vector<int64_t> prompt_;
   const VideoState* video_;
   TextState* text_;

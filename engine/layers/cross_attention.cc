@@ -45,6 +45,13 @@ Status CrossAttention::forward(const Tensor& x, const KvBuffer& video_kv, Tensor
 
 Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs,
                                      Tensor* out, const Stream& stream) const {
+  Tensor attn;
+  VAMBA_RETURN_IF_ERROR(attend_batch(x, video_kvs, &attn, stream));
+  return o_.forward(attn, out, stream);
+}
+
+Status CrossAttention::attend_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs,
+                                    Tensor* attn_out, const Stream& stream) const {
   const int64_t b = x.dim(0);
   if (static_cast<int64_t>(video_kvs.size()) != b) {
     return invalid_argument("cross-attention batch: " + std::to_string(b) + " rows but " +
@@ -73,8 +80,8 @@ Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const Kv
     }
     begin = end;
   }
-  VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({b, num_heads_ * head_dim_}));
-  return o_.forward(attn, out, stream);
+  VAMBA_ASSIGN_OR_RETURN(*attn_out, attn.reshape({b, num_heads_ * head_dim_}));
+  return ok_status();
 }
 
 }  // namespace vamba

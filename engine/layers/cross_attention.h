@@ -31,6 +31,10 @@ class CrossAttention {
   // projections run once over all rows; consecutive rows over the same video attend in one call
   // (queries are independent: no mask), others separately. A video with no tokens gives 0
   // (o_proj has no bias). out: (B, hidden).
+  // forward_batch without the output projection: attn (B, H·D) (see SelfAttention's).
+  Status attend_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs, Tensor* attn,
+                      const Stream& stream) const;
+  const Linear& o_proj() const { return o_; }
   Status forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs, Tensor* out,
                        const Stream& stream) const;
 

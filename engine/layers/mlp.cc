@@ -1,6 +1,7 @@
 #include "engine/layers/mlp.h"
 
 #include "engine/ops/activation.h"
+#include "engine/ops/linear.h"
 
 namespace vamba {
 
@@ -13,11 +14,9 @@ StatusOr<Mlp> Mlp::load(const WeightLoader& loader, const std::string& prefix) {
 }
 
 Status Mlp::forward(const Tensor& x, Tensor* y, const Stream& stream) const {
-  Tensor gate, up;  // (n, intermediate)
-  VAMBA_RETURN_IF_ERROR(gate_.forward(x, &gate, stream));
-  VAMBA_RETURN_IF_ERROR(up_.forward(x, &up, stream));
-  VAMBA_RETURN_IF_ERROR(ops::silu_mul(gate, up, &gate, stream));
-  return down_.forward(gate, y, stream);
+  Tensor act;  // (n, intermediate): silu(gate) ⊙ up, one fused product for decode shapes
+  VAMBA_RETURN_IF_ERROR(ops::linear_swiglu(x, gate_.weight(), up_.weight(), &act, stream));
+  return down_.forward(act, y, stream);
 }
 
 }  // namespace vamba

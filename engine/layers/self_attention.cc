@@ -11,6 +11,7 @@ StatusOr<SelfAttention> SelfAttention::load(const WeightLoader& loader, const st
   VAMBA_ASSIGN_OR_RETURN(
       a.head_dim_, load_attention_projections(loader, prefix, num_heads, num_kv_heads, &a.q_, &a.k_,
                                               &a.v_, &a.o_));
+  VAMBA_ASSIGN_OR_RETURN(a.qkv_, fuse_linears({&a.q_, &a.k_, &a.v_}, loader.stream()));
   a.num_heads_ = num_heads;
   a.num_kv_heads_ = num_kv_heads;
   return a;
@@ -48,20 +49,26 @@ Status SelfAttention::forward(const Tensor& x, const ops::RopeTables& rope, KvBu
 Status SelfAttention::decode_batch(const Tensor& x, const ops::RopeTables& rope,
                                    const std::vector<KvBuffer*>& caches, Tensor* out,
                                    const Stream& stream) const {
+  Tensor attn;
+  VAMBA_RETURN_IF_ERROR(decode_batch_attend(x, rope, caches, &attn, stream));
+  return o_.forward(attn, out, stream);
+}
+
+Status SelfAttention::decode_batch_attend(const Tensor& x, const ops::RopeTables& rope,
+                                          const std::vector<KvBuffer*>& caches, Tensor* attn_out,
+                                          const Stream& stream) const {
   const int64_t b = x.dim(0);
   if (static_cast<int64_t>(caches.size()) != b) {
     return invalid_argument("self-attention decode: " + std::to_string(b) + " rows but " +
                             std::to_string(caches.size()) + " caches");
   }
+  std::vector<Tensor> qkv;
+  VAMBA_RETURN_IF_ERROR(qkv_.forward(x, &qkv, stream));
   Tensor q, k, v;
-  VAMBA_RETURN_IF_ERROR(q_.forward(x, &q, stream));
-  VAMBA_RETURN_IF_ERROR(k_.forward(x, &k, stream));
-  VAMBA_RETURN_IF_ERROR(v_.forward(x, &v, stream));
-  VAMBA_ASSIGN_OR_RETURN(q, q.reshape({b, num_heads_, head_dim_}));
-  VAMBA_ASSIGN_OR_RETURN(k, k.reshape({b, num_kv_heads_, head_dim_}));
-  VAMBA_ASSIGN_OR_RETURN(v, v.reshape({b, num_kv_heads_, head_dim_}));
-  VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&q, rope.cos, rope.sin, stream));
-  VAMBA_RETURN_IF_ERROR(ops::apply_rotary(&k, rope.cos, rope.sin, stream));
+  VAMBA_ASSIGN_OR_RETURN(q, qkv[0].reshape({b, num_heads_, head_dim_}));
+  VAMBA_ASSIGN_OR_RETURN(k, qkv[1].reshape({b, num_kv_heads_, head_dim_}));
+  VAMBA_ASSIGN_OR_RETURN(v, qkv[2].reshape({b, num_kv_heads_, head_dim_}));
+  VAMBA_RETURN_IF_ERROR(ops::apply_rotary_qk(&q, &k, rope.cos, rope.sin, stream));
 
   // Each cache grows by one row, which the batched attention fills with the sequence's new key
   // and value before attending (append and attention in one launch for the whole batch).
@@ -78,8 +85,8 @@ Status SelfAttention::decode_batch(const Tensor& x, const ops::RopeTables& rope,
   Tensor attn;  // (B, H, D)
   VAMBA_RETURN_IF_ERROR(
       ops::decode_attention_batch(q, k_caches, v_caches, lens, k, v, 0.0f, &attn, stream));
-  VAMBA_ASSIGN_OR_RETURN(attn, attn.reshape({b, num_heads_ * head_dim_}));
-  return o_.forward(attn, out, stream);
+  VAMBA_ASSIGN_OR_RETURN(*attn_out, attn.reshape({b, num_heads_ * head_dim_}));
+  return ok_status();
 }
 
 }  // namespace vamba

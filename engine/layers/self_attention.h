@@ -30,13 +30,20 @@ class SelfAttention {
   Status decode_batch(const Tensor& x, const ops::RopeTables& rope,
                       const std::vector<KvBuffer*>& caches, Tensor* out,
                       const Stream& stream) const;
+  // decode_batch without the output projection: attn (B, H·D), so the model can fuse o_proj with
+  // the cross-attention's and the residual blend (ops::linear_pair_residual).
+  Status decode_batch_attend(const Tensor& x, const ops::RopeTables& rope,
+                             const std::vector<KvBuffer*>& caches, Tensor* attn,
+                             const Stream& stream) const;
+  const Linear& o_proj() const { return o_; }
 
   int64_t num_heads() const { return num_heads_; }
   int64_t num_kv_heads() const { return num_kv_heads_; }
   int64_t head_dim() const { return head_dim_; }
 
  private:
-  Linear q_, k_, v_, o_;
+  Linear q_, k_, v_, o_;  // q_, k_, v_: views of qkv_'s weight
+  FusedLinear qkv_;       // the decode step's one product for q, k and v
   int64_t num_heads_ = 0;
   int64_t num_kv_heads_ = 0;
   int64_t head_dim_ = 0;

@@ -292,10 +292,14 @@ Status VambaLm::decode_step(const std::vector<DecodeRequest>& batch, Tensor* log
       caches[i] = &batch[i].text->kv[l];
       video_kvs[i] = &batch[i].video->cross_kv[l];
     }
-    Tensor s, c;  // (B, hidden)
-    VAMBA_RETURN_IF_ERROR(layer.self_attn.decode_batch(x, rope, caches, &s, stream));
-    VAMBA_RETURN_IF_ERROR(layer.cross_attn.forward_batch(x, video_kvs, &c, stream));
-    VAMBA_RETURN_IF_ERROR(ops::residual_blend(&h, s, c, layer.alpha_s, layer.alpha_c, stream));
+    // The two attentions up to their output projections, then both projections and the blend
+    // h += alpha_s · s + alpha_c · c as one product (one fused launch for decode batches).
+    Tensor sa, ca;  // (B, heads · head_dim)
+    VAMBA_RETURN_IF_ERROR(layer.self_attn.decode_batch_attend(x, rope, caches, &sa, stream));
+    VAMBA_RETURN_IF_ERROR(layer.cross_attn.attend_batch(x, video_kvs, &ca, stream));
+    VAMBA_RETURN_IF_ERROR(ops::linear_pair_residual(sa, layer.self_attn.o_proj().weight(), ca,
+                                                    layer.cross_attn.o_proj().weight(),
+                                                    layer.alpha_s, layer.alpha_c, &h, stream));
     Tensor normed, mlp_out;
     VAMBA_RETURN_IF_ERROR(layer.post_norm.forward(h, &normed, stream));
     VAMBA_RETURN_IF_ERROR(layer.mlp.forward(normed, &mlp_out, stream));

@@ -27,6 +27,16 @@ namespace vamba::ops::cuda_backend {
 // x (..., K) bf16; w (N, K) bf16; bias (N) bf16 or undefined; y (..., N) bf16 or f32.
 Status linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor* y,
               const Stream& stream);
+// The fused decode forms (one launch): *done = false when the shape is not a decode shape or the
+// kernel cannot run it, and the op falls back to separate products.
+Status linear_split_fused(const Tensor& x, const Tensor& w, const Tensor& bias,
+                          const std::vector<int64_t>& widths, std::vector<Tensor>* ys, bool* done,
+                          const Stream& stream);
+Status linear_swiglu_fused(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor* y,
+                           bool* done, const Stream& stream);
+Status linear_pair_residual_fused(const Tensor& x, const Tensor& w, const Tensor& x2,
+                                  const Tensor& w2, float alpha, float alpha2, Tensor* h,
+                                  bool* done, const Stream& stream);
 
 // --- norm.h -----------------------------------------------------------------------------------
 // x, y (..., dim) bf16; w (dim) bf16. Statistics in f32.
@@ -56,6 +66,9 @@ Status embedding(const Tensor& table, const Tensor& ids, Tensor* out, const Stre
 // --- rope.h -----------------------------------------------------------------------------------
 // x (n, H, D) bf16 in place; cos, sin (n, D/2) f32.
 Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Stream& stream);
+// q (n, Hq, D) and k (n, Hk, D) in one launch.
+Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
+                       const Stream& stream);
 
 // --- attention.h ------------------------------------------------------------------------------
 // q (n_q, Hq, D), k/v (n_k, Hkv, D), out (n_q, Hq, D), all bf16. options.scale is already resolved
@@ -95,6 +108,8 @@ Status mamba_gated_norm(const Tensor& y, const Tensor& zxbcdt, const Tensor& nor
 // --- sampling.h -------------------------------------------------------------------------------
 // logits (V) bf16 or f32 on the device.
 StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream);
+// logits (B, V): one id per row.
+StatusOr<std::vector<int64_t>> argmax_rows(const Tensor& logits, const Stream& stream);
 Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::vector<int64_t>* ids,
              const Stream& stream);
 StatusOr<int64_t> sample(const Tensor& logits, const SamplingParams& params, double u,

@@ -17,6 +17,23 @@ Status linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor* y,
   return no_cuda("linear");
 }
 
+Status linear_split_fused(const Tensor& x, const Tensor& w, const Tensor& bias,
+                          const std::vector<int64_t>& widths, std::vector<Tensor>* ys, bool* done,
+                          const Stream& stream) {
+  return no_cuda("linear_split");
+}
+
+Status linear_swiglu_fused(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor* y,
+                           bool* done, const Stream& stream) {
+  return no_cuda("linear_swiglu");
+}
+
+Status linear_pair_residual_fused(const Tensor& x, const Tensor& w, const Tensor& x2,
+                                  const Tensor& w2, float alpha, float alpha2, Tensor* h,
+                                  bool* done, const Stream& stream) {
+  return no_cuda("linear_pair_residual");
+}
+
 Status rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor* y, const Stream& stream) {
   return no_cuda("rms_norm");
 }
@@ -104,7 +121,16 @@ Status mamba_gated_norm(const Tensor& y, const Tensor& zxbcdt, const Tensor& nor
   return no_cuda("mamba_gated_norm");
 }
 
+Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
+                       const Stream& stream) {
+  return no_cuda("apply_rotary_qk");
+}
+
 StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream) { return no_cuda("argmax"); }
+
+StatusOr<std::vector<int64_t>> argmax_rows(const Tensor& logits, const Stream& stream) {
+  return no_cuda("argmax_rows");
+}
 
 Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::vector<int64_t>* ids,
              const Stream& stream) {

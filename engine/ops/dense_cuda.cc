@@ -13,6 +13,7 @@
 #include "kernels/elementwise/cast.h"
 #include "kernels/embedding/embedding.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/gemm/gemv_mma.h"
 #include "kernels/norm/norm.h"
 #include "kernels/rope/rope.h"
 #include "kernels/sampling/sampling.h"
@@ -66,6 +67,72 @@ Status linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor* y,
   if (const char* why = kernels::can_implement(p)) return rejected("linear", why);
   const cudaError_t e = kernels::gemm(p, cu(stream));
   return from_cuda(e, "linear", e == cudaSuccess ? std::string() : kernels::gemm_last_error());
+}
+
+Status linear_split_fused(const Tensor& x, const Tensor& w, const Tensor& bias,
+                          const std::vector<int64_t>& widths, std::vector<Tensor>* ys, bool* done,
+                          const Stream& stream) {
+  *done = false;
+  const int64_t m = rows_of(x);
+  if (!kernels::gemv_mma_auto(m) || widths.size() > kernels::kGemvMmaMaxOutputs) return ok_status();
+  kernels::GemvMmaParams p;
+  p.x = x.raw_data();
+  p.w = w.raw_data();
+  p.bias = bias.defined() ? bias.raw_data() : nullptr;
+  p.m = m;
+  p.n = w.dim(0);
+  p.k = x.dim(-1);
+  p.num_outputs = static_cast<int>(widths.size());
+  for (size_t s = 0; s < widths.size(); ++s) {
+    p.out[s].y = (*ys)[s].raw_data();
+    p.out[s].rows = widths[s];
+  }
+  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
+  *done = true;
+  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_split");
+}
+
+Status linear_swiglu_fused(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor* y,
+                           bool* done, const Stream& stream) {
+  *done = false;
+  const int64_t m = rows_of(x);
+  if (!kernels::gemv_mma_auto(m)) return ok_status();
+  kernels::GemvMmaParams p;
+  p.x = x.raw_data();
+  p.w = w_gate.raw_data();
+  p.w_up = w_up.raw_data();
+  p.m = m;
+  p.n = w_gate.dim(0);
+  p.k = x.dim(-1);
+  p.out[0].y = y->raw_data();
+  p.out[0].rows = p.n;
+  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
+  *done = true;
+  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_swiglu");
+}
+
+Status linear_pair_residual_fused(const Tensor& x, const Tensor& w, const Tensor& x2,
+                                  const Tensor& w2, float alpha, float alpha2, Tensor* h,
+                                  bool* done, const Stream& stream) {
+  *done = false;
+  const int64_t m = rows_of(x);
+  if (!kernels::gemv_mma_auto(m)) return ok_status();
+  kernels::GemvMmaParams p;
+  p.x = x.raw_data();
+  p.w = w.raw_data();
+  p.pair_blend = true;
+  p.x2 = x2.raw_data();
+  p.w2 = w2.raw_data();
+  p.alpha = alpha;
+  p.alpha2 = alpha2;
+  p.m = m;
+  p.n = w.dim(0);
+  p.k = x.dim(-1);
+  p.out[0].y = h->raw_data();
+  p.out[0].rows = p.n;
+  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
+  *done = true;
+  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_pair_residual");
 }
 
 // --- norms --------------------------------------------------------------------------------------
@@ -225,6 +292,21 @@ Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Strea
              [&](const auto& q) { return kernels::apply_rotary(q, cu(stream)); });
 }
 
+Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
+                       const Stream& stream) {
+  kernels::RotaryParams p;
+  p.x = q->raw_data();
+  p.heads = q->dim(1);
+  p.x2 = k->raw_data();
+  p.heads2 = k->dim(1);
+  p.n = q->dim(0);
+  p.head_dim = q->dim(2);
+  p.cos = cos.data<float>();
+  p.sin = sin.data<float>();
+  return run("apply_rotary_qk", p,
+             [&](const auto& r) { return kernels::apply_rotary(r, cu(stream)); });
+}
+
 // --- next-token selection (synchronises the stream) ---------------------------------------------
 
 StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream) {
@@ -240,6 +322,22 @@ StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream) {
   VAMBA_ASSIGN_OR_RETURN(Tensor host, id.to(Device::cpu(), &stream));
   VAMBA_RETURN_IF_ERROR(stream.synchronize());
   return host.data<int64_t>()[0];
+}
+
+StatusOr<std::vector<int64_t>> argmax_rows(const Tensor& logits, const Stream& stream) {
+  const int64_t rows = logits.dim(0);
+  VAMBA_ASSIGN_OR_RETURN(Tensor ids, scratch(logits, {rows}, DType::kI64));
+  kernels::ArgmaxParams p;
+  p.logits = logits.raw_data();
+  p.f32 = logits.dtype() == DType::kF32;
+  p.rows = rows;
+  p.vocab = logits.dim(1);
+  p.ids = ids.data<int64_t>();
+  VAMBA_RETURN_IF_ERROR(
+      run("argmax_rows", p, [&](const auto& q) { return kernels::argmax(q, cu(stream)); }));
+  VAMBA_ASSIGN_OR_RETURN(Tensor host, ids.to(Device::cpu(), &stream));
+  VAMBA_RETURN_IF_ERROR(stream.synchronize());
+  return std::vector<int64_t>(host.data<int64_t>(), host.data<int64_t>() + rows);
 }
 
 Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::vector<int64_t>* ids,

@@ -107,4 +107,31 @@ Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Strea
   return ok_status();
 }
 
+Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
+                       const Stream& stream) {
+  constexpr const char* op = "apply_rotary_qk";
+  if (q == nullptr || k == nullptr) return detail::null_arg(op, "q/k");
+  if (!q->is_cuda()) {  // the reference: one tensor after the other
+    VAMBA_RETURN_IF_ERROR(apply_rotary(q, cos, sin, stream));
+    return apply_rotary(k, cos, sin, stream);
+  }
+  const Device dev = q->device();
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "k", *k, 3, activation_dtype(dev), dev));
+  if (k->dim(0) != q->dim(0) || (q->rank() == 3 && k->dim(2) != q->dim(2))) {
+    return detail::bad(op, "k", "on q's tokens with q's head_dim", *k);
+  }
+  // apply_rotary's checks cover q and the tables; k shares them.
+  const int64_t n = q->dim(0);
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "q", *q, 3, activation_dtype(dev), dev));
+  VAMBA_RETURN_IF_ERROR(check_head_dim(op, q->dim(2)));
+  for (const auto& [name, t] :
+       {std::pair<const char*, const Tensor*>{"cos", &cos}, {"sin", &sin}}) {
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *t, 2, DType::kF32, dev));
+    if (t->dim(0) != n || t->dim(1) != q->dim(2) / 2) {
+      return detail::bad(op, name, detail::shape2(n, q->dim(2) / 2), *t);
+    }
+  }
+  return cuda_backend::apply_rotary_qk(q, k, cos, sin, stream);
+}
+
 }  // namespace vamba::ops

@@ -31,5 +31,9 @@ StatusOr<RopeTables> vision_rope_tables(const Tensor& grid_thw, int64_t merge_si
 // x: (n, heads, head_dim) activation dtype, rotated in place; cos, sin: (n, head_dim / 2) f32 on
 // x's device. CUDA: rotate in f32, round once to bf16.
 Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Stream& stream);
+// q and k of the same tokens (n, heads_q / heads_k, head_dim) rotated by the same tables: one
+// launch on CUDA (a decode step rotates both every layer).
+Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
+                       const Stream& stream);
 
 }  // namespace vamba::ops

@@ -24,6 +24,21 @@ StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream) {
   return kernels::reference::argmax(logits.data<float>(), logits.numel());
 }
 
+StatusOr<std::vector<int64_t>> argmax_rows(const Tensor& logits, const Stream& stream) {
+  const bool floating =
+      logits.dtype() == DType::kF32 || (logits.is_cuda() && logits.dtype() == DType::kBF16);
+  if (!logits.defined() || !floating || logits.rank() != 2 || logits.dim(0) < 1 ||
+      logits.dim(1) < 1) {
+    return detail::bad("argmax_rows", "logits", "non-empty (B, V) floats", logits);
+  }
+  if (logits.is_cuda()) return cuda_backend::argmax_rows(logits, stream);
+  std::vector<int64_t> ids(static_cast<size_t>(logits.dim(0)));
+  for (int64_t r = 0; r < logits.dim(0); ++r) {
+    ids[r] = kernels::reference::argmax(logits.data<float>() + r * logits.dim(1), logits.dim(1));
+  }
+  return ids;
+}
+
 Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::vector<int64_t>* ids,
              const Stream& stream) {
   VAMBA_RETURN_IF_ERROR(check_logits("top_k", logits));

@@ -14,6 +14,10 @@ using SamplingParams = kernels::reference::SamplingParams;
 // The index of the largest logit (lowest index among ties). logits: (V) or (1, V).
 StatusOr<int64_t> argmax(const Tensor& logits, const Stream& stream);
 
+// The argmax of every row of (B, V) logits, with one launch and one copy back for the batch (a
+// batched decode step's greedy tokens).
+StatusOr<std::vector<int64_t>> argmax_rows(const Tensor& logits, const Stream& stream);
+
 // The k largest logits, descending (ties by lower index). values, ids: resized to k.
 Status top_k(const Tensor& logits, int64_t k, std::vector<float>* values, std::vector<int64_t>* ids,
              const Stream& stream);

@@ -6,6 +6,7 @@
 
 #include "kernels/attention/flash_args.h"
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/device_query.cuh"
 
 namespace vamba::kernels {
 namespace {
@@ -19,15 +20,6 @@ bool tensor_core_head_dim(int d) { return d == 16 || d == 32 || d == 80 || d == 
 bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
 bool use_tensor_cores(const AttentionParams& p) { return p.impl != AttentionImpl::kSimple; }
-
-int multiprocessors() {
-  int device = 0, sms = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    return 132;  // an H100 SXM; only the split heuristic depends on it
-  }
-  return sms;
-}
 
 size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
@@ -93,7 +85,7 @@ AttentionPlan attention_plan(const AttentionParams& p) {
     // four key tiles per split so the combine and the partial traffic stay small. Measured on an
     // H100 (64 queries × 28/4 heads × 131072 keys, 28 base blocks): 1 split 3976 µs, 8: 712,
     // 15: 759, 32: 652, 64: 679 — so aim at ~6 blocks per multiprocessor.
-    const int64_t target = 6 * static_cast<int64_t>(multiprocessors());
+    const int64_t target = 6 * static_cast<int64_t>(multiprocessor_count());
     splits = blocks >= target ? 1 : (target + blocks - 1) / blocks;
     if (splits > key_tiles / 4) splits = key_tiles / 4;
     if (splits > 256) splits = 256;

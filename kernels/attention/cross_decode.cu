@@ -26,6 +26,8 @@
 
 #include "kernels/attention/flash_args.h"
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/device_query.cuh"
+#include "kernels/common/pdl.cuh"
 #include "kernels/common/warp_mma.cuh"
 
 namespace vamba::kernels {
@@ -95,6 +97,7 @@ __device__ __forceinline__ uint32_t e4m3x2_to_bf16x2(uint32_t codes) {
 
 template <int kD, int kMT, bool kFp8>
 __global__ void __launch_bounds__(kThreads, 2) cross_decode_kernel(const CrossDecodeArgs a) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   using Shape = CrossDecodeShape<kD, kMT, kFp8>;
   using KvT = std::conditional_t<kFp8, uint8_t, bf16>;
   constexpr int kRows = Shape::kRows, kLd = Shape::kLd, kStages = Shape::kStages;
@@ -425,15 +428,6 @@ cudaError_t launch_rows(const CrossDecodeArgs& a, cudaStream_t stream) {
   return launch<kD, 2, kFp8>(a, static_cast<unsigned>((a.rows + 31) / 32), stream);
 }
 
-int multiprocessors() {
-  int device = 0, sms = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    return 132;  // an H100 SXM; only the split heuristic depends on it
-  }
-  return sms;
-}
-
 size_t align_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 int64_t rows_of(const CrossDecodeParams& p) { return p.q_len * (p.num_heads / p.num_kv_heads); }
@@ -495,7 +489,7 @@ CrossDecodePlan cross_decode_plan(const CrossDecodeParams& p) {
     const int64_t base = row_groups * p.num_kv_heads;
     // One wave at two resident blocks per multiprocessor: every block streams the same number of
     // keys, so a single full wave has no tail.
-    const int64_t target = 2 * static_cast<int64_t>(multiprocessors());
+    const int64_t target = 2 * static_cast<int64_t>(multiprocessor_count());
     splits = (target + base - 1) / base;
     const int64_t max_by_length = (p.kv_len + kMinKeysPerSplit - 1) / kMinKeysPerSplit;
     if (splits > max_by_length) splits = max_by_length;

@@ -15,6 +15,8 @@
 #include <cstdint>
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/device_query.cuh"
+#include "kernels/common/pdl.cuh"
 
 namespace vamba::kernels {
 namespace {
@@ -59,6 +61,7 @@ template <int D, int G>
 __global__ void __launch_bounds__(kWarps * 32)
     decode_rows_kernel(const DecodeRowsParams p, int64_t keys_per_split, float* part_o,
                        float* part_lse) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   constexpr int VEC = D / 32;
   const int split = blockIdx.x;
   const int kvh = blockIdx.y;
@@ -188,6 +191,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 // Merges the splits of one (sequence, query head) by their log-sum-exp (base 2).
 __global__ void decode_rows_combine(const DecodeRowsParams p, int head_dim, const float* part_o,
                                     const float* part_lse) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   const int64_t row = blockIdx.x;
   const int splits = p.num_splits;
   const float* lse = part_lse + row * splits;
@@ -204,17 +208,6 @@ __global__ void decode_rows_combine(const DecodeRowsParams p, int head_dim, cons
     static_cast<bf16*>(p.o)[row * head_dim + d] =
         __float2bfloat16_rn(sum > 0.0f ? out / sum : 0.0f);
   }
-}
-
-int multiprocessors() {
-  static const int sms = [] {
-    int device = 0, count = 132;  // an H100 SXM if the query fails
-    if (cudaGetDevice(&device) == cudaSuccess) {
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
-    }
-    return count;
-  }();
-  return sms;
 }
 
 int64_t max_len(const DecodeRowsParams& p) {
@@ -288,7 +281,7 @@ DecodeRowsPlan decode_rows_plan(const DecodeRowsParams& p) {
   int64_t splits = p.num_splits;
   if (splits <= 0) {
     const int64_t blocks = static_cast<int64_t>(p.batch) * p.num_kv_heads;
-    const int64_t target = 4LL * multiprocessors();
+    const int64_t target = 4LL * multiprocessor_count();
     splits = ceil_div(target, blocks);
     const int64_t by_length = max_len(p) / kMinKeysPerSplit;
     if (splits > by_length) splits = by_length;

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/pdl.cuh"
 
 namespace vamba::kernels::detail {
 
@@ -16,6 +17,7 @@ namespace vamba::kernels::detail {
 template <int V, typename Op>
 __global__ void __launch_bounds__(256)
     elementwise_kernel(const Op op, int64_t rows, int64_t nvec_row) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   for (int64_t r = blockIdx.y * int64_t{blockDim.y} + threadIdx.y; r < rows;
        r += int64_t{gridDim.y} * blockDim.y) {
     for (int64_t c = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; c < nvec_row;

@@ -1,6 +1,7 @@
 #include "kernels/embedding/embedding.h"
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/pdl.cuh"
 #include "kernels/elementwise/vec.cuh"
 
 namespace vamba::kernels {
@@ -12,6 +13,7 @@ __global__ void __launch_bounds__(256)
     embedding_kernel(const bf16_t* __restrict__ table, const int64_t* __restrict__ ids,
                      bf16_t* __restrict__ out, int64_t vocab, int64_t dim, int64_t n, int64_t ldo,
                      int* bad_id_flag) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   const int64_t nvec = dim / V;
   for (int64_t t = blockIdx.x * int64_t{blockDim.y} + threadIdx.y; t < n;
        t += int64_t{gridDim.x} * blockDim.y) {

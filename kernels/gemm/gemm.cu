@@ -3,6 +3,8 @@
 #include <cublasLt.h>
 
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -12,6 +14,7 @@
 #include "kernels/common/cuda_check.cuh"
 #include "kernels/gemm/gemm.h"
 #include "kernels/gemm/gemv.h"
+#include "kernels/gemm/gemv_mma.h"
 
 namespace vamba::kernels {
 namespace {
@@ -236,7 +239,52 @@ cudaError_t run_piece(cublasLtHandle_t handle, void* workspace, int device, cons
   return cudaSuccess;
 }
 
+// VAMBA_GEMV (read once), for A/B timing of whole decode steps:
+//   unset:  the measured choice (fused decode forms on the tensor-core GEMV, plain products on
+//           the CUDA-core GEMV up to 4 rows and cuBLASLt beyond);
+//   unfused: the same without the fused forms (separate q/k/v and gate/up products);
+//   mma:    every decode-shape product on the tensor-core GEMV;
+//   cublas: every product on cuBLASLt, no fused forms.
+enum class DecodeGemv { kDefault, kUnfused, kMma, kCublas };
+
+DecodeGemv decode_gemv_path() {
+  static const DecodeGemv path = [] {
+    const char* env = std::getenv("VAMBA_GEMV");
+    if (env == nullptr) return DecodeGemv::kDefault;
+    if (std::strcmp(env, "unfused") == 0) return DecodeGemv::kUnfused;
+    if (std::strcmp(env, "mma") == 0) return DecodeGemv::kMma;
+    if (std::strcmp(env, "cublas") == 0) return DecodeGemv::kCublas;
+    return DecodeGemv::kDefault;
+  }();
+  return path;
+}
+
+GemvMmaParams to_gemv_mma(const GemmParams& p) {
+  GemvMmaParams q;
+  q.x = p.x;
+  q.w = p.w;
+  q.bias = p.bias;
+  q.m = p.m;
+  q.n = p.n;
+  q.k = p.k;
+  q.ldx = p.ldx;
+  q.ldw = p.ldw;
+  q.out[0].y = p.y;
+  q.out[0].rows = p.n;
+  q.out[0].ldy = p.ldy;
+  q.num_outputs = 1;
+  q.y_f32 = p.y_f32;
+  q.accumulate = p.accumulate;
+  return q;
+}
+
 }  // namespace
+
+bool gemv_mma_auto(int64_t m) {
+  const DecodeGemv path = decode_gemv_path();
+  return m >= 1 && m <= kGemvMmaMaxRows &&
+         (path == DecodeGemv::kDefault || path == DecodeGemv::kMma);
+}
 
 const char* can_implement(const GemmParams& p) {
   if (p.m < 0) return "negative m";
@@ -259,13 +307,32 @@ cudaError_t gemm(const GemmParams& p, cudaStream_t stream) {
     return fail(cudaErrorInvalidValue, std::string("gemm: ") + why);
   }
   if (p.m == 0) return cudaSuccess;
-  // kAuto: decode shapes go to the streaming kernel where bench/kernels/README.md measured it ahead
-  // of cuBLASLt on the H100 (m ≤ kGemvAutoMaxRows); anything it cannot run stays on cuBLASLt.
-  const bool auto_gemv = p.impl == GemmImpl::kAuto && p.m <= kGemvAutoMaxRows &&
-                         gemv_can_implement(p) == nullptr;
-  if (auto_gemv) {
-    const cudaError_t e = gemv(p, stream);
-    return e == cudaSuccess ? e : fail(e, "gemv launch failed");
+  // kAuto: decode shapes go to the kernel bench/kernels/README.md measured fastest on the H100 for
+  // a plain product: the CUDA-core GEMV up to kGemvAutoMaxRows rows, cuBLASLt beyond (the
+  // tensor-core GEMV wins only in its fused forms, which the ops call directly). Anything a GEMV
+  // cannot run stays on cuBLASLt.
+  if (p.impl == GemmImpl::kAuto) {
+    const DecodeGemv path = decode_gemv_path();
+    if (path == DecodeGemv::kMma && p.m <= kGemvMmaMaxRows) {
+      const GemvMmaParams q = to_gemv_mma(p);
+      if (gemv_mma_can_implement(q) == nullptr) {
+        const cudaError_t e = gemv_mma(q, stream);
+        return e == cudaSuccess ? e : fail(e, "gemv_mma launch failed");
+      }
+    }
+    if (path != DecodeGemv::kCublas && p.m <= kGemvAutoMaxRows &&
+        gemv_can_implement(p) == nullptr) {
+      const cudaError_t e = gemv(p, stream);
+      return e == cudaSuccess ? e : fail(e, "gemv launch failed");
+    }
+  }
+  if (p.impl == GemmImpl::kGemvMma) {
+    const GemvMmaParams q = to_gemv_mma(p);
+    if (const char* why = gemv_mma_can_implement(q)) {
+      return fail(cudaErrorNotSupported, std::string("gemm: ") + why);
+    }
+    const cudaError_t e = gemv_mma(q, stream);
+    return e == cudaSuccess ? e : fail(e, "gemv_mma launch failed");
   }
   if (p.impl == GemmImpl::kGemv) {
     if (const char* why = gemv_can_implement(p)) {

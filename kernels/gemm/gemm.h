@@ -15,12 +15,17 @@
 namespace vamba::kernels {
 
 // Which implementation runs the product.
-//   kAuto:     gemv() for the decode shapes where it measured ahead (m ≤ kGemvAutoMaxRows, see
-//              gemv.h) and it can run them; cuBLASLt otherwise.
+//   kAuto:     the streaming GEMV of gemv.h for m ≤ kGemvAutoMaxRows where it can run, cuBLASLt
+//              otherwise: what bench/kernels/README.md measured fastest for plain products (the
+//              tensor-core GEMV of gemv_mma.h wins only in its fused decode forms, which the ops
+//              call directly; see gemv_mma_auto). VAMBA_GEMV=unfused|mma|cublas in the environment
+//              picks another decode path, for A/B timing of whole decode steps (gemm.cu).
 //   kCublasLt: always cuBLASLt.
 //   kGemv:     the streaming kernel of kernels/gemm/gemv.h; an error (cudaErrorNotSupported) where
 //              gemv_can_implement refuses the shape.
-enum class GemmImpl { kAuto, kCublasLt, kGemv };
+//   kGemvMma:  the tensor-core GEMV of kernels/gemm/gemv_mma.h; cudaErrorNotSupported where
+//              gemv_mma_can_implement refuses the shape.
+enum class GemmImpl { kAuto, kCublasLt, kGemv, kGemvMma };
 
 struct GemmParams {
   const void* x = nullptr;     // (m, k) bf16, row stride ldx
@@ -53,6 +58,10 @@ cudaError_t gemm(const GemmParams& p, cudaStream_t stream);
 
 // The cuBLASLt-level detail of this thread's last failed gemm() ("" after a success).
 const std::string& gemm_last_error();
+
+// Whether the fused decode forms of gemv_mma.h (q/k/v in one product, SwiGLU) should run an m-row
+// product: 1 ≤ m ≤ 16 unless VAMBA_GEMV turns them off.
+bool gemv_mma_auto(int64_t m);
 
 // Bytes of workspace handed to cuBLASLt per (device, stream).
 inline constexpr size_t kGemmWorkspaceBytes = size_t{32} << 20;

@@ -1,6 +1,7 @@
 #include "kernels/gemm/gemv.h"
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/device_query.cuh"
 #include "kernels/elementwise/vec.cuh"
 #include "kernels/norm/row_reduce.cuh"
 
@@ -149,13 +150,7 @@ void launch(int m, const Args& a, cudaStream_t stream) {
 // Output features per warp: two (one activation load serves both) unless that leaves fewer than
 // about four warps' worth of blocks per multiprocessor, as for the down projection.
 int rows_per_warp(int64_t n) {
-  static const int sms = [] {
-    int device = 0, count = 132;  // an H100 SXM if the query fails
-    if (cudaGetDevice(&device) == cudaSuccess) {
-      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
-    }
-    return count;
-  }();
+  const int sms = multiprocessor_count();
   return n / 2 >= int64_t{sms} * kWarps * 4 ? 2 : 1;
 }
 

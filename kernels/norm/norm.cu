@@ -1,6 +1,7 @@
 #include "kernels/norm/norm.h"
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/pdl.cuh"
 #include "kernels/elementwise/vec.cuh"
 #include "kernels/norm/row_reduce.cuh"
 
@@ -97,6 +98,7 @@ __device__ __forceinline__ void store_output(const Args& a, int64_t trow, int64_
 // double; over these lengths fp32 sums by thread and warp stay ~1e-6 relative, far below bf16).
 template <Kind K, int V, bool kCached>
 __global__ void __launch_bounds__(512) norm_kernel(const Args a) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   constexpr int kMaxV = kCached ? 32 / V : 1;
   __shared__ float smem[16];
   const int64_t row = blockIdx.x * int64_t{blockDim.y} + threadIdx.y;

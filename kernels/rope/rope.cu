@@ -1,6 +1,7 @@
 #include "kernels/rope/rope.h"
 
 #include "kernels/common/cuda_check.cuh"
+#include "kernels/common/pdl.cuh"
 #include "kernels/elementwise/vec.cuh"
 
 namespace vamba::kernels {
@@ -22,6 +23,7 @@ struct Args {
 // read and written once; the cos/sin row is shared by all heads of a token and stays in L1.
 template <int V>
 __global__ void __launch_bounds__(256) rotary_kernel(const Args a) {
+  pdl_launch_dependents();  // the next decode kernel may start its weight loads
   const int per_head = a.half / V;
   const int items = (a.heads + a.heads2) * per_head;
   for (int64_t t = blockIdx.x * int64_t{blockDim.y} + threadIdx.y; t < a.n;

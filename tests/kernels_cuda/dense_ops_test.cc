@@ -125,6 +125,35 @@ TEST_F(DenseOps, LinearNormsAndActivations) {
   ASSERT_TRUE(stream_.synchronize().ok());
 }
 
+// The fused decode forms (one tensor-core launch for ≤ 16 rows, separate products beyond) against
+// the CPU op, at decode and prefill row counts.
+TEST_F(DenseOps, FusedLinearForms) {
+  const int64_t h = 128, q = 96, kv = 32, inter = 256;
+  Pair w = random({q + 2 * kv, h}, 21, 0.09f), b = random({q + 2 * kv}, 22);
+  Pair wg = random({inter, h}, 23, 0.09f), wu = random({inter, h}, 24, 0.09f);
+  for (const int64_t n : {int64_t{1}, int64_t{5}, int64_t{16}, int64_t{40}}) {
+    SCOPED_TRACE("rows " + std::to_string(n));
+    Pair x = random({n, h}, 25 + n);
+    std::vector<Tensor> yg = {poisoned({n, q}), poisoned({n, kv}), poisoned({n, kv})}, yc;
+    ASSERT_TRUE(ops::linear_split(x.gpu, w.gpu, b.gpu, {q, kv, kv}, &yg, stream_).ok());
+    ASSERT_TRUE(ops::linear_split(x.cpu, w.cpu, b.cpu, {q, kv, kv}, &yc, cpu_stream_).ok());
+    for (int i = 0; i < 3; ++i) EXPECT_LT(compare(yg[i], yc[i]), kBf16OutTol) << "part " << i;
+    Tensor ag = poisoned({n, inter}), ac;
+    ASSERT_TRUE(ops::linear_swiglu(x.gpu, wg.gpu, wu.gpu, &ag, stream_).ok());
+    ASSERT_TRUE(ops::linear_swiglu(x.cpu, wg.cpu, wu.cpu, &ac, cpu_stream_).ok());
+    EXPECT_LT(compare(ag, ac), kBf16TwiceTol);  // the unfused path rounds gate and up first
+    Pair x2 = random({n, h}, 45 + n), hh = random({n, h}, 65 + n, 3.0f);
+    Pair wo = random({h, h}, 26, 0.09f), wo2 = random({h, h}, 27, 0.09f);
+    ASSERT_TRUE(
+        ops::linear_pair_residual(x.gpu, wo.gpu, x2.gpu, wo2.gpu, 0.3f, 0.7f, &hh.gpu, stream_)
+            .ok());
+    ASSERT_TRUE(
+        ops::linear_pair_residual(x.cpu, wo.cpu, x2.cpu, wo2.cpu, 0.3f, 0.7f, &hh.cpu, cpu_stream_)
+            .ok());
+    EXPECT_LT(compare(hh.gpu, hh.cpu), kBf16TwiceTol);
+  }
+}
+
 TEST_F(DenseOps, EmbeddingRotaryAndGatedNorm) {
   const int64_t vocab = 1000, dim = 128, n = 28;
   Pair table = random({vocab, dim}, 20);
@@ -147,6 +176,12 @@ TEST_F(DenseOps, EmbeddingRotaryAndGatedNorm) {
   ASSERT_TRUE(ops::apply_rotary(&q.gpu, tg->cos, tg->sin, stream_).ok());
   ASSERT_TRUE(ops::apply_rotary(&q.cpu, tc->cos, tc->sin, cpu_stream_).ok());
   EXPECT_LT(compare(q.gpu, q.cpu), kBf16OutTol);
+  // q and k in one launch (the decode step's form) against one after the other on the CPU.
+  Pair q2 = random({n, 4, 32}, 22), k2 = random({n, 2, 32}, 23);
+  ASSERT_TRUE(ops::apply_rotary_qk(&q2.gpu, &k2.gpu, tg->cos, tg->sin, stream_).ok());
+  ASSERT_TRUE(ops::apply_rotary_qk(&q2.cpu, &k2.cpu, tc->cos, tc->sin, cpu_stream_).ok());
+  EXPECT_LT(compare(q2.gpu, q2.cpu), kBf16OutTol);
+  EXPECT_LT(compare(k2.gpu, k2.cpu), kBf16OutTol);
 
   ops::MambaDims dims;
   dims.d_inner = 256;
@@ -175,6 +210,12 @@ TEST_F(DenseOps, Selection) {
   auto ac = ops::argmax(logits.cpu, cpu_stream_);
   ASSERT_TRUE(ag.ok() && ac.ok()) << ag.status().to_string();
   EXPECT_EQ(*ag, *ac);
+
+  Pair batch = random({5, vocab}, 31, 3.0f);  // a decode batch's rows: one launch, one copy
+  auto bg = ops::argmax_rows(batch.gpu, stream_);
+  auto bc = ops::argmax_rows(batch.cpu, cpu_stream_);
+  ASSERT_TRUE(bg.ok() && bc.ok()) << bg.status().to_string();
+  EXPECT_EQ(*bg, *bc);
 
   std::vector<float> vg, vc;
   std::vector<int64_t> ig, ic;

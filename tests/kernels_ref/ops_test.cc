@@ -37,6 +37,49 @@ TEST(Ops, LinearAllocatesOrWritesIntoPreparedOutput) {
   EXPECT_EQ(linear(x, w, b, &wrong, s).code(), StatusCode::kInvalidArgument);
 }
 
+// The fused decode forms equal what they replace: linear_split one linear per row range (with its
+// bias slice), linear_swiglu silu(gate) · up; bad widths and shapes are refused.
+TEST(Ops, FusedLinearFormsEqualTheirParts) {
+  const Stream s;
+  const Tensor x = tensor({3, 16}, 1), w = tensor({12, 16}, 2), b = tensor({12}, 3);
+  std::vector<Tensor> ys;
+  ASSERT_TRUE(linear_split(x, w, b, {6, 4, 2}, &ys, s).ok());
+  ASSERT_EQ(ys.size(), 3u);
+  int64_t row = 0;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t n = ys[i].dim(1);
+    Tensor part;
+    ASSERT_TRUE(linear(x, *w.slice_rows(row, row + n), *b.slice_rows(row, row + n), &part, s).ok());
+    EXPECT_EQ(vec(ys[i]), vec(part)) << "part " << i;
+    row += n;
+  }
+  EXPECT_EQ(row, 12);
+  std::vector<Tensor> bad;
+  EXPECT_EQ(linear_split(x, w, b, {6, 4}, &bad, s).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(linear_split(x, w, b, {6, 0, 6}, &bad, s).code(), StatusCode::kInvalidArgument);
+
+  const Tensor wg = tensor({10, 16}, 4), wu = tensor({10, 16}, 5);
+  Tensor act, gate, up, expect;
+  ASSERT_TRUE(linear_swiglu(x, wg, wu, &act, s).ok());
+  ASSERT_TRUE(linear(x, wg, Tensor(), &gate, s).ok());
+  ASSERT_TRUE(linear(x, wu, Tensor(), &up, s).ok());
+  ASSERT_TRUE(silu_mul(gate, up, &expect, s).ok());
+  EXPECT_EQ(vec(act), vec(expect));
+  EXPECT_EQ(linear_swiglu(x, wg, tensor({9, 16}, 6), &act, s).code(), StatusCode::kInvalidArgument);
+
+  // h += a · x·wᵀ + b · x2·w2ᵀ equals two linears and residual_blend.
+  const Tensor x2 = tensor({3, 16}, 7), wo = tensor({8, 16}, 8), wo2 = tensor({8, 16}, 9);
+  Tensor h = tensor({3, 8}, 10), h_ref = *h.to(Device::cpu()), so, co;
+  ASSERT_TRUE(linear_pair_residual(x, wo, x2, wo2, 0.25f, 0.75f, &h, s).ok());
+  ASSERT_TRUE(linear(x, wo, Tensor(), &so, s).ok());
+  ASSERT_TRUE(linear(x2, wo2, Tensor(), &co, s).ok());
+  ASSERT_TRUE(residual_blend(&h_ref, so, co, 0.25f, 0.75f, s).ok());
+  EXPECT_EQ(vec(h), vec(h_ref));
+  Tensor wrong_h = tensor({3, 9}, 11);
+  EXPECT_EQ(linear_pair_residual(x, wo, x2, wo2, 0.25f, 0.75f, &wrong_h, s).code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Ops, RejectsMismatchedShapesAndDtypes) {
   const Stream s;
   const Tensor x = tensor({4, 8}, 1);
@@ -134,6 +177,14 @@ TEST(Ops, SamplingOpsOnHostLogits) {
   ASSERT_TRUE(top_k(*logits, 3, &v, &ids, s).ok());
   EXPECT_EQ(ids, (std::vector<int64_t>{1, 3, 4}));
   EXPECT_EQ(sample(*logits, {1.0f, 0, 1.0f}, 1.0, s).status().code(), StatusCode::kInvalidArgument);
+
+  // Every row's argmax at once (ties: the lower index), equal to argmax row by row.
+  auto rows = Tensor::from_floats({3, 4}, {0, 1, 5, 5, 9, -1, 2, 3, -4, -3, -2, -2});
+  ASSERT_TRUE(rows.ok());
+  auto each = argmax_rows(*rows, s);
+  ASSERT_TRUE(each.ok());
+  EXPECT_EQ(*each, (std::vector<int64_t>{2, 0, 2}));
+  EXPECT_EQ(argmax_rows(*logits, s).status().code(), StatusCode::kInvalidArgument);  // not (B, V)
 }
 
 #ifndef VAMBA_WITH_CUDA
