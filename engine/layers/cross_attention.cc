@@ -74,9 +74,19 @@ Status CrossAttention::attend_batch(const Tensor& x, const std::vector<const KvB
                              Tensor::zeros(o_run.shape(), o_run.dtype(), o_run.device(), &stream));
       VAMBA_RETURN_IF_ERROR(o_run.copy_from(zeros, &stream));
     } else {
-      Tensor k, v;
-      VAMBA_RETURN_IF_ERROR(kv->read(&k, &v, stream));
-      VAMBA_RETURN_IF_ERROR(ops::cross_attention(q_run, k, v, 0.0f, &o_run, stream));
+      // An fp8 store is read in place by the few-row kernel (codes and block scales) where it
+      // takes the shape; otherwise, and on the CPU, the rows are dequantized first.
+      bool ran = false;
+      if (kv->store() == KvStore::kFp8E4M3) {
+        VAMBA_RETURN_IF_ERROR(ops::cross_attention_fp8(
+            q_run, kv->key_storage(), kv->value_storage(), kv->key_scales(), kv->value_scales(),
+            kv->length(), 0.0f, &o_run, stream, &ran));
+      }
+      if (!ran) {
+        Tensor k, v;
+        VAMBA_RETURN_IF_ERROR(kv->read(&k, &v, stream));
+        VAMBA_RETURN_IF_ERROR(ops::cross_attention(q_run, k, v, 0.0f, &o_run, stream));
+      }
     }
     begin = end;
   }

@@ -82,6 +82,38 @@ Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float 
   return ok_status();
 }
 
+Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor& v_codes,
+                           const Tensor& k_scales, const Tensor& v_scales, int64_t kv_len,
+                           float scale, Tensor* out, const Stream& stream, bool* ran) {
+  constexpr const char* op = "cross_attention_fp8";
+  if (ran == nullptr || out == nullptr) return detail::null_arg(op, "ran/out");
+  *ran = false;
+  if (!q.is_cuda()) return ok_status();  // the caller's dequantized path is the CPU one
+  const Device dev = q.device();
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "q", q, 3, DType::kBF16, dev));
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "k_codes", k_codes, 3, DType::kU8, dev));
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, "v_codes", v_codes, 3, DType::kU8, dev));
+  if (v_codes.shape() != k_codes.shape() || k_codes.dim(2) != q.dim(2) || k_codes.dim(1) < 1 ||
+      q.dim(1) % k_codes.dim(1) != 0) {
+    return detail::bad(op, "k_codes/v_codes", "(capacity, Hkv, D) matching q's heads", k_codes);
+  }
+  if (kv_len < 0 || kv_len > k_codes.dim(0)) {
+    return invalid_argument("cross_attention_fp8: kv_len outside the codes' capacity");
+  }
+  const int64_t blocks = (k_codes.dim(0) + 63) / 64;
+  for (const auto& [name, t] :
+       {std::pair<const char*, const Tensor*>{"k_scales", &k_scales}, {"v_scales", &v_scales}}) {
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *t, 2, DType::kF32, dev));
+    if (t->dim(0) < blocks || t->dim(1) != k_codes.dim(1)) {
+      return detail::bad(op, name, "(ceil(capacity / 64), Hkv)", *t);
+    }
+  }
+  VAMBA_RETURN_IF_ERROR(detail::prepare_output(op, "out", out, q.shape(), DType::kBF16, dev));
+  scale = resolve_scale(scale, q.dim(2));
+  return cuda_backend::cross_attention_fp8(q, k_codes, v_codes, k_scales, v_scales, kv_len, scale,
+                                           out, stream, ran);
+}
+
 Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                         int64_t kv_len, float scale, Tensor* out, const Stream& stream) {
   constexpr const char* op = "decode_attention";

@@ -29,6 +29,16 @@ Status attention(const Tensor& q, const Tensor& k, const Tensor& v, const Attent
 Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor* out,
                        const Stream& stream);
 
+// Decode-step cross attention straight from an fp8 e4m3 video store (engine/state/kv_store.h
+// layout): q (n_q, Hq, D) bf16; k_codes, v_codes (capacity, Hkv, D) u8 with kv_len valid rows;
+// k_scales, v_scales (ceil(capacity / 64), Hkv) f32. CUDA only, and only where the few-row
+// cross-attention kernel takes the shape: *ran says whether it ran. Otherwise (CPU, prefill-sized
+// n_q) the caller dequantizes (KvBuffer::read) and calls cross_attention, which is also the
+// reference this must match.
+Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor& v_codes,
+                           const Tensor& k_scales, const Tensor& v_scales, int64_t kv_len,
+                           float scale, Tensor* out, const Stream& stream, bool* ran);
+
 // Causal attention of n_q new queries against a KV cache whose first kv_len rows are valid (the new
 // keys already appended): query i sits at position kv_len − n_q + i.
 // q: (n_q, Hq, D); k_cache, v_cache: (capacity, Hkv, D) with kv_len ≤ capacity; out: (n_q, Hq, D).

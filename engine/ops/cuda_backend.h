@@ -83,6 +83,10 @@ Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_
                         int64_t kv_len, float scale, Tensor* out, const Stream& stream);
 
 // q (B, Hq, D); caches (capacity, Hkv, D) each; new_k/new_v (B, Hkv, D) or both undefined.
+// fp8 video store, few-row kernel only (*ran false where it does not take the shape).
+Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor& v_codes,
+                           const Tensor& k_scales, const Tensor& v_scales, int64_t kv_len,
+                           float scale, Tensor* out, const Stream& stream, bool* ran);
 Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_caches,
                               const std::vector<Tensor>& v_caches,
                               const std::vector<int64_t>& kv_lens, const Tensor& new_k,

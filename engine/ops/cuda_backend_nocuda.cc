@@ -94,6 +94,12 @@ Status decode_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_
   return no_cuda("decode_attention");
 }
 
+Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor& v_codes,
+                           const Tensor& k_scales, const Tensor& v_scales, int64_t kv_len,
+                           float scale, Tensor* out, const Stream& stream, bool* ran) {
+  return no_cuda("cross_attention_fp8");
+}
+
 Status decode_attention_batch(const Tensor&, const std::vector<Tensor>&, const std::vector<Tensor>&,
                               const std::vector<int64_t>&, const Tensor&, const Tensor&, float,
                               Tensor*, const Stream&) {

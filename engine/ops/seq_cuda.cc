@@ -154,8 +154,10 @@ Status run_decode_rows(const char* op, const Tensor& q, const std::vector<Tensor
 // in bench/kernels/seq_bench.cu, cross_decode_* against cross_attn_q1_*). *ran is false (and
 // nothing happens) for more rows (prefill: the flash kernel), shapes it is not built for, or when
 // VAMBA_ATTENTION_IMPL forces an implementation.
+// fp8 stores: k, v are the u8 codes (capacity rows; kv_len valid) and the scales are given.
 Status run_cross_decode(const Tensor& q, const Tensor& k, const Tensor& v, float scale, Tensor* out,
-                        const Stream& stream, bool* ran) {
+                        const Stream& stream, bool* ran, int64_t kv_len = -1,
+                        const Tensor* k_scales = nullptr, const Tensor* v_scales = nullptr) {
   *ran = false;
   if (attention_impl_from_env() != kernels::AttentionImpl::kAuto) return ok_status();
   // Measured on the H100 (bench/RESULTS.md): it beats the flash kernel at 1, 2 and 8 queries
@@ -178,8 +180,13 @@ Status run_cross_decode(const Tensor& q, const Tensor& k, const Tensor& v, float
   p.k_head_stride = k.dim(2);
   p.v_head_stride = v.dim(2);
   p.q_len = q.dim(0);
-  p.kv_len = k.dim(0);
+  p.kv_len = kv_len >= 0 ? kv_len : k.dim(0);
   p.scale = scale;
+  if (k_scales != nullptr) {
+    p.kv_type = kernels::CrossDecodeKv::kFp8E4M3;
+    p.k_scales = k_scales->data<float>();
+    p.v_scales = v_scales->data<float>();
+  }
   if (kernels::cross_decode_can_implement(p) != nullptr) return ok_status();
   const kernels::CrossDecodePlan plan = kernels::cross_decode_plan(p);
   p.num_splits = plan.num_splits;
@@ -228,6 +235,13 @@ Status cross_attention(const Tensor& q, const Tensor& k, const Tensor& v, float 
   if (ran) return ok_status();
   return run_attention("cross_attention", attention_params(q, k, v, out, k.dim(0), scale),
                        q.device(), stream);
+}
+
+Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor& v_codes,
+                           const Tensor& k_scales, const Tensor& v_scales, int64_t kv_len,
+                           float scale, Tensor* out, const Stream& stream, bool* ran) {
+  return run_cross_decode(q, k_codes, v_codes, scale, out, stream, ran, kv_len, &k_scales,
+                          &v_scales);
 }
 
 Status decode_attention_batch(const Tensor& q, const std::vector<Tensor>& k_caches,

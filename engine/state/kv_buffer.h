@@ -48,6 +48,10 @@ class KvBuffer {
   // The valid rows in the activation dtype, any store: views, or for fp8 dequantized copies.
   Status read(Tensor* k, Tensor* v, const Stream& stream) const;
   KvStore store() const { return store_; }
+  // fp8 stores: the per-(64-token block, head) scales of keys and values (kv_store.h); undefined
+  // otherwise. key_storage()/value_storage() then hold the u8 codes.
+  const Tensor& key_scales() const { return k_scales_; }
+  const Tensor& value_scales() const { return v_scales_; }
   // Bytes held by the storage (scales included).
   size_t bytes() const {
     return (keys_.defined() ? keys_.nbytes() + values_.nbytes() : 0) +

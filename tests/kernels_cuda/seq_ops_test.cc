@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/ops/ops.h"
+#include "engine/state/kv_buffer.h"
 #include "tests/kernels_cuda/seq_test_util.h"
 
 namespace vamba::seqtest {
@@ -109,6 +110,39 @@ TEST_F(SeqOps, AttentionEntryPoints) {
   EXPECT_LT(e_decode, kAttnTol);
   std::printf("seq-parity ops attention causal=%.3e segments=%.3e cross=%.3e decode=%.3e\n",
               e_causal, e_seg, e_cross, e_decode);
+}
+
+// Decode-step cross attention read straight from an fp8 video store (codes + block scales) against
+// the same store dequantized and attended on the CPU, at the 7B head shape (one and eight queries;
+// 9,000 keys: a partly filled last 64-token block) and the tiny one.
+TEST_F(SeqOps, CrossAttentionFromAnFp8Store) {
+  struct Shape3 {
+    int64_t hq, hkv, d, nq;
+  };
+  for (const Shape3 c : {Shape3{28, 4, 128, 1}, Shape3{28, 4, 128, 8}, Shape3{4, 2, 32, 3}}) {
+    SCOPED_TRACE("hq " + std::to_string(c.hq) + " nq " + std::to_string(c.nq));
+    const int64_t nk = 9000;
+    Pair k = random({nk, c.hkv, c.d}, 21), v = random({nk, c.hkv, c.d}, 22);
+    Pair q = random({c.nq, c.hq, c.d}, 23);
+    KvBuffer gpu_kv(c.hkv, c.d, DType::kBF16, Device::cuda(0), KvStore::kFp8E4M3);
+    KvBuffer cpu_kv(c.hkv, c.d, DType::kF32, Device::cpu(), KvStore::kFp8E4M3);
+    ASSERT_TRUE(gpu_kv.append(k.gpu, v.gpu, stream_).ok());
+    ASSERT_TRUE(cpu_kv.append(k.cpu, v.cpu, cpu_stream_).ok());
+    Tensor og = poisoned({c.nq, c.hq, c.d});
+    bool ran = false;
+    ASSERT_TRUE(ops::cross_attention_fp8(q.gpu, gpu_kv.key_storage(), gpu_kv.value_storage(),
+                                         gpu_kv.key_scales(), gpu_kv.value_scales(),
+                                         gpu_kv.length(), 0.0f, &og, stream_, &ran)
+                    .ok());
+    ASSERT_TRUE(ran) << "the few-row kernel should take decode shapes";
+    Tensor kc, vc, oc;
+    ASSERT_TRUE(cpu_kv.read(&kc, &vc, cpu_stream_).ok());
+    ASSERT_TRUE(ops::cross_attention(q.cpu, kc, vc, 0.0f, &oc, cpu_stream_).ok());
+    const double err = compare(og, oc);
+    std::printf("seq-parity ops cross_attention_fp8 hq=%lld nq=%lld rel_l2=%.3e\n",
+                static_cast<long long>(c.hq), static_cast<long long>(c.nq), err);
+    EXPECT_LT(err, kAttnTol);
+  }
 }
 
 // The mixer's sequence path on the tiny model's widths: conv (state carried), dt, SSD scan (state
