@@ -28,7 +28,7 @@ constexpr int kUnroll = 4;  // keys in flight per warp
 // Each warp's keys form one dependency chain (a running max and sum per head), so short ranges
 // per block matter more than the combine's extra traffic: splits keep ≥ 64 keys (one unrolled
 // iteration per warp).
-constexpr int kMinKeysPerSplit = 64;
+constexpr int kMinKeysPerSplit = 16;
 constexpr float kLog2e = 1.4426950408889634f;
 
 __device__ __forceinline__ float warp_sum(float v) {
