@@ -43,13 +43,6 @@ Status CrossAttention::forward(const Tensor& x, const KvBuffer& video_kv, Tensor
   return o_.forward(attn, out, stream);
 }
 
-Status CrossAttention::forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs,
-                                     Tensor* out, const Stream& stream) const {
-  Tensor attn;
-  VAMBA_RETURN_IF_ERROR(attend_batch(x, video_kvs, &attn, stream));
-  return o_.forward(attn, out, stream);
-}
-
 Status CrossAttention::attend_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs,
                                     Tensor* attn_out, const Stream& stream) const {
   const int64_t b = x.dim(0);

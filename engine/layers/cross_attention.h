@@ -27,16 +27,14 @@ class CrossAttention {
   Status forward(const Tensor& x, const KvBuffer& video_kv, Tensor* out,
                  const Stream& stream) const;
 
-  // One decode step of B sequences: x (B, hidden), row b attending to video_kvs[b]. The q and o
-  // projections run once over all rows; consecutive rows over the same video attend in one call
-  // (queries are independent: no mask), others separately. A video with no tokens gives 0
-  // (o_proj has no bias). out: (B, hidden).
-  // forward_batch without the output projection: attn (B, H·D) (see SelfAttention's).
+  // One decode step of B sequences: x (B, hidden), row b attending to video_kvs[b]. The q
+  // projection runs once over all rows; consecutive rows over the same video attend in one call
+  // (queries are independent: no mask), others separately. A video with no tokens gives 0.
+  // attn: (B, H·D), before the output projection (o_proj(), fused by the model with the
+  // self-attention's and the residual blend).
   Status attend_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs, Tensor* attn,
                       const Stream& stream) const;
   const Linear& o_proj() const { return o_; }
-  Status forward_batch(const Tensor& x, const std::vector<const KvBuffer*>& video_kvs, Tensor* out,
-                       const Stream& stream) const;
 
   int64_t num_kv_heads() const { return num_kv_heads_; }
   int64_t head_dim() const { return head_dim_; }

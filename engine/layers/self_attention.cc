@@ -46,14 +46,6 @@ Status SelfAttention::forward(const Tensor& x, const ops::RopeTables& rope, KvBu
   return o_.forward(attn, out, stream);
 }
 
-Status SelfAttention::decode_batch(const Tensor& x, const ops::RopeTables& rope,
-                                   const std::vector<KvBuffer*>& caches, Tensor* out,
-                                   const Stream& stream) const {
-  Tensor attn;
-  VAMBA_RETURN_IF_ERROR(decode_batch_attend(x, rope, caches, &attn, stream));
-  return o_.forward(attn, out, stream);
-}
-
 Status SelfAttention::decode_batch_attend(const Tensor& x, const ops::RopeTables& rope,
                                           const std::vector<KvBuffer*>& caches, Tensor* attn_out,
                                           const Stream& stream) const {

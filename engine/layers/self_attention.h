@@ -24,14 +24,11 @@ class SelfAttention {
                  const Stream& stream) const;
 
   // One decode step of B independent sequences: x (B, hidden) holds one normed token per sequence,
-  // rope the tables of each row's own position, caches[b] sequence b's cache. The projections run
-  // once over all B rows (the weights are read once for the batch); each row's key/value is
-  // appended to its own cache and attends to it. out: (B, hidden).
-  Status decode_batch(const Tensor& x, const ops::RopeTables& rope,
-                      const std::vector<KvBuffer*>& caches, Tensor* out,
-                      const Stream& stream) const;
-  // decode_batch without the output projection: attn (B, H·D), so the model can fuse o_proj with
-  // the cross-attention's and the residual blend (ops::linear_pair_residual).
+  // rope the tables of each row's own position, caches[b] sequence b's cache. The q/k/v projection
+  // runs once over all B rows (the weights are read once for the batch); each row's key/value is
+  // appended to its own cache and attends to it. attn: (B, H·D), before the output projection,
+  // which the model fuses with the cross-attention's and the residual blend
+  // (ops::linear_pair_residual over o_proj()).
   Status decode_batch_attend(const Tensor& x, const ops::RopeTables& rope,
                              const std::vector<KvBuffer*>& caches, Tensor* attn,
                              const Stream& stream) const;

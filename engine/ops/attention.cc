@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "engine/ops/cuda_backend.h"
+#include "engine/state/kv_store.h"
 #include "kernels/reference/attention.h"
 
 namespace vamba::ops {
@@ -100,7 +101,7 @@ Status cross_attention_fp8(const Tensor& q, const Tensor& k_codes, const Tensor&
   if (kv_len < 0 || kv_len > k_codes.dim(0)) {
     return invalid_argument("cross_attention_fp8: kv_len outside the codes' capacity");
   }
-  const int64_t blocks = (k_codes.dim(0) + 63) / 64;
+  const int64_t blocks = (k_codes.dim(0) + kFp8KvBlockTokens - 1) / kFp8KvBlockTokens;
   for (const auto& [name, t] :
        {std::pair<const char*, const Tensor*>{"k_scales", &k_scales}, {"v_scales", &v_scales}}) {
     VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *t, 2, DType::kF32, dev));

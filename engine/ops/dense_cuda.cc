@@ -69,27 +69,46 @@ Status linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor* y,
   return from_cuda(e, "linear", e == cudaSuccess ? std::string() : kernels::gemm_last_error());
 }
 
+namespace {
+
+// The tensor-core GEMV's params for x (m, K) against w (N, K) writing one output y; the fused
+// decode forms below add their second weight or output segments.
+kernels::GemvMmaParams gemv_mma_params(const Tensor& x, const Tensor& w, int64_t m, Tensor* y) {
+  kernels::GemvMmaParams p;
+  p.x = x.raw_data();
+  p.w = w.raw_data();
+  p.m = m;
+  p.n = w.dim(0);
+  p.k = x.dim(-1);
+  p.out[0].y = y->raw_data();
+  p.out[0].rows = p.n;
+  return p;
+}
+
+// Launches p if the kernel takes it (*done), else leaves the op to its unfused path.
+Status run_gemv_mma(const char* op, const kernels::GemvMmaParams& p, bool* done,
+                    const Stream& stream) {
+  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
+  *done = true;
+  return from_cuda(kernels::gemv_mma(p, cu(stream)), op);
+}
+
+}  // namespace
+
 Status linear_split_fused(const Tensor& x, const Tensor& w, const Tensor& bias,
                           const std::vector<int64_t>& widths, std::vector<Tensor>* ys, bool* done,
                           const Stream& stream) {
   *done = false;
   const int64_t m = rows_of(x);
   if (!kernels::gemv_mma_auto(m) || widths.size() > kernels::kGemvMmaMaxOutputs) return ok_status();
-  kernels::GemvMmaParams p;
-  p.x = x.raw_data();
-  p.w = w.raw_data();
+  kernels::GemvMmaParams p = gemv_mma_params(x, w, m, &(*ys)[0]);
   p.bias = bias.defined() ? bias.raw_data() : nullptr;
-  p.m = m;
-  p.n = w.dim(0);
-  p.k = x.dim(-1);
   p.num_outputs = static_cast<int>(widths.size());
   for (size_t s = 0; s < widths.size(); ++s) {
     p.out[s].y = (*ys)[s].raw_data();
     p.out[s].rows = widths[s];
   }
-  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
-  *done = true;
-  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_split");
+  return run_gemv_mma("linear_split", p, done, stream);
 }
 
 Status linear_swiglu_fused(const Tensor& x, const Tensor& w_gate, const Tensor& w_up, Tensor* y,
@@ -97,18 +116,9 @@ Status linear_swiglu_fused(const Tensor& x, const Tensor& w_gate, const Tensor& 
   *done = false;
   const int64_t m = rows_of(x);
   if (!kernels::gemv_mma_auto(m)) return ok_status();
-  kernels::GemvMmaParams p;
-  p.x = x.raw_data();
-  p.w = w_gate.raw_data();
+  kernels::GemvMmaParams p = gemv_mma_params(x, w_gate, m, y);
   p.w_up = w_up.raw_data();
-  p.m = m;
-  p.n = w_gate.dim(0);
-  p.k = x.dim(-1);
-  p.out[0].y = y->raw_data();
-  p.out[0].rows = p.n;
-  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
-  *done = true;
-  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_swiglu");
+  return run_gemv_mma("linear_swiglu", p, done, stream);
 }
 
 Status linear_pair_residual_fused(const Tensor& x, const Tensor& w, const Tensor& x2,
@@ -117,22 +127,13 @@ Status linear_pair_residual_fused(const Tensor& x, const Tensor& w, const Tensor
   *done = false;
   const int64_t m = rows_of(x);
   if (!kernels::gemv_mma_auto(m)) return ok_status();
-  kernels::GemvMmaParams p;
-  p.x = x.raw_data();
-  p.w = w.raw_data();
+  kernels::GemvMmaParams p = gemv_mma_params(x, w, m, h);
   p.pair_blend = true;
   p.x2 = x2.raw_data();
   p.w2 = w2.raw_data();
   p.alpha = alpha;
   p.alpha2 = alpha2;
-  p.m = m;
-  p.n = w.dim(0);
-  p.k = x.dim(-1);
-  p.out[0].y = h->raw_data();
-  p.out[0].rows = p.n;
-  if (kernels::gemv_mma_can_implement(p) != nullptr) return ok_status();
-  *done = true;
-  return from_cuda(kernels::gemv_mma(p, cu(stream)), "linear_pair_residual");
+  return run_gemv_mma("linear_pair_residual", p, done, stream);
 }
 
 // --- norms --------------------------------------------------------------------------------------

@@ -87,51 +87,49 @@ StatusOr<RopeTables> vision_rope_tables(const Tensor& grid_thw, int64_t merge_si
   return place(std::move(t), device, stream);
 }
 
-Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Stream& stream) {
-  constexpr const char* op = "apply_rotary";
-  if (x == nullptr) return detail::null_arg(op, "x");
+namespace {
+
+// x (n, heads, head_dim) in the activation dtype; cos, sin (n, head_dim / 2) f32 on x's device.
+Status check_rotary(const char* op, const char* name, const Tensor* x, const Tensor& cos,
+                    const Tensor& sin) {
+  if (x == nullptr) return detail::null_arg(op, name);
   const Device dev = x->device();
-  VAMBA_RETURN_IF_ERROR(detail::expect(op, "x", *x, 3, activation_dtype(dev), dev));
-  const int64_t n = x->dim(0), heads = x->dim(1), d = x->dim(2);
+  VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *x, 3, activation_dtype(dev), dev));
+  const int64_t n = x->dim(0), d = x->dim(2);
   VAMBA_RETURN_IF_ERROR(check_head_dim(op, d));
-  for (const auto& [name, t] :
+  for (const auto& [table, t] :
        {std::pair<const char*, const Tensor*>{"cos", &cos}, {"sin", &sin}}) {
-    VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *t, 2, DType::kF32, dev));
+    VAMBA_RETURN_IF_ERROR(detail::expect(op, table, *t, 2, DType::kF32, dev));
     if (t->dim(0) != n || t->dim(1) != d / 2) {
-      return detail::bad(op, name, detail::shape2(n, d / 2), *t);
+      return detail::bad(op, table, detail::shape2(n, d / 2), *t);
     }
   }
-  if (dev.is_cuda()) return cuda_backend::apply_rotary(x, cos, sin, stream);
-  kernels::reference::apply_rotary(x->data<float>(), cos.data<float>(), sin.data<float>(), n, heads,
-                                   d);
+  return ok_status();
+}
+
+void reference_rotary(Tensor* x, const Tensor& cos, const Tensor& sin) {
+  kernels::reference::apply_rotary(x->data<float>(), cos.data<float>(), sin.data<float>(),
+                                   x->dim(0), x->dim(1), x->dim(2));
+}
+
+}  // namespace
+
+Status apply_rotary(Tensor* x, const Tensor& cos, const Tensor& sin, const Stream& stream) {
+  VAMBA_RETURN_IF_ERROR(check_rotary("apply_rotary", "x", x, cos, sin));
+  if (x->is_cuda()) return cuda_backend::apply_rotary(x, cos, sin, stream);
+  reference_rotary(x, cos, sin);
   return ok_status();
 }
 
 Status apply_rotary_qk(Tensor* q, Tensor* k, const Tensor& cos, const Tensor& sin,
                        const Stream& stream) {
-  constexpr const char* op = "apply_rotary_qk";
-  if (q == nullptr || k == nullptr) return detail::null_arg(op, "q/k");
-  if (!q->is_cuda()) {  // the reference: one tensor after the other
-    VAMBA_RETURN_IF_ERROR(apply_rotary(q, cos, sin, stream));
-    return apply_rotary(k, cos, sin, stream);
-  }
-  const Device dev = q->device();
-  VAMBA_RETURN_IF_ERROR(detail::expect(op, "k", *k, 3, activation_dtype(dev), dev));
-  if (k->dim(0) != q->dim(0) || (q->rank() == 3 && k->dim(2) != q->dim(2))) {
-    return detail::bad(op, "k", "on q's tokens with q's head_dim", *k);
-  }
-  // apply_rotary's checks cover q and the tables; k shares them.
-  const int64_t n = q->dim(0);
-  VAMBA_RETURN_IF_ERROR(detail::expect(op, "q", *q, 3, activation_dtype(dev), dev));
-  VAMBA_RETURN_IF_ERROR(check_head_dim(op, q->dim(2)));
-  for (const auto& [name, t] :
-       {std::pair<const char*, const Tensor*>{"cos", &cos}, {"sin", &sin}}) {
-    VAMBA_RETURN_IF_ERROR(detail::expect(op, name, *t, 2, DType::kF32, dev));
-    if (t->dim(0) != n || t->dim(1) != q->dim(2) / 2) {
-      return detail::bad(op, name, detail::shape2(n, q->dim(2) / 2), *t);
-    }
-  }
-  return cuda_backend::apply_rotary_qk(q, k, cos, sin, stream);
+  // The tables fix both tensors' token count and head_dim, so q and k agree once both pass.
+  VAMBA_RETURN_IF_ERROR(check_rotary("apply_rotary_qk", "q", q, cos, sin));
+  VAMBA_RETURN_IF_ERROR(check_rotary("apply_rotary_qk", "k", k, cos, sin));
+  if (q->is_cuda()) return cuda_backend::apply_rotary_qk(q, k, cos, sin, stream);
+  reference_rotary(q, cos, sin);
+  reference_rotary(k, cos, sin);
+  return ok_status();
 }
 
 }  // namespace vamba::ops

@@ -64,10 +64,12 @@ kernels::SsdImpl ssd_impl_from_env() {
   return impl;
 }
 
-// Dense (n, H, D) tensors: token stride H·D, head stride D.
-kernels::AttentionParams attention_params(const Tensor& q, const Tensor& k, const Tensor& v,
-                                          Tensor* out, int64_t kv_len, float scale) {
-  kernels::AttentionParams p;
+// Pointers, head counts and strides of dense (n, H, D) tensors (token stride H·D, head stride D)
+// into the flash kernel's or the cross-decode kernel's params (the same field names).
+template <typename Params>
+Params dense_attention_params(const Tensor& q, const Tensor& k, const Tensor& v, Tensor* out,
+                              int64_t kv_len, float scale) {
+  Params p;
   p.q = q.raw_data();
   p.k = k.raw_data();
   p.v = v.raw_data();
@@ -84,6 +86,12 @@ kernels::AttentionParams attention_params(const Tensor& q, const Tensor& k, cons
   p.q_len = q.dim(0);
   p.kv_len = kv_len;
   p.scale = scale;
+  return p;
+}
+
+kernels::AttentionParams attention_params(const Tensor& q, const Tensor& k, const Tensor& v,
+                                          Tensor* out, int64_t kv_len, float scale) {
+  auto p = dense_attention_params<kernels::AttentionParams>(q, k, v, out, kv_len, scale);
   p.impl = attention_impl_from_env();
   return p;
 }
@@ -165,23 +173,8 @@ Status run_cross_decode(const Tensor& q, const Tensor& k, const Tensor& v, float
   // rows: 382 vs 280 us), so beyond 64 rows the flash kernel keeps the work.
   constexpr int64_t kMaxRowsThatPay = 64;
   if (k.dim(1) <= 0 || q.dim(0) * (q.dim(1) / k.dim(1)) > kMaxRowsThatPay) return ok_status();
-  kernels::CrossDecodeParams p;
-  p.q = q.raw_data();
-  p.o = out->raw_data();
-  p.k = k.raw_data();
-  p.v = v.raw_data();
-  p.num_heads = static_cast<int>(q.dim(1));
-  p.num_kv_heads = static_cast<int>(k.dim(1));
-  p.head_dim = static_cast<int>(q.dim(2));
-  p.q_token_stride = p.o_token_stride = q.dim(1) * q.dim(2);
-  p.q_head_stride = p.o_head_stride = q.dim(2);
-  p.k_token_stride = k.dim(1) * k.dim(2);
-  p.v_token_stride = v.dim(1) * v.dim(2);
-  p.k_head_stride = k.dim(2);
-  p.v_head_stride = v.dim(2);
-  p.q_len = q.dim(0);
-  p.kv_len = kv_len >= 0 ? kv_len : k.dim(0);
-  p.scale = scale;
+  auto p = dense_attention_params<kernels::CrossDecodeParams>(
+      q, k, v, out, kv_len >= 0 ? kv_len : k.dim(0), scale);
   if (k_scales != nullptr) {
     p.kv_type = kernels::CrossDecodeKv::kFp8E4M3;
     p.k_scales = k_scales->data<float>();
